@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The registry: every backend in preference order. A backend configured
+ * out is still listed, as unavailable with the reason, so --list-backends
+ * and auto-selection always show the whole picture.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+#define NOT_BUILT(var, nm, what)                                                                 \
+	static void var##_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)        \
+	{                                                                                          \
+		(void)opts;                                                                        \
+		res->available = false;                                                            \
+		snprintf(res->attach, sizeof(res->attach), "-");                                   \
+		snprintf(res->detail, sizeof(res->detail),                                         \
+			 "not built in this version (configure --enable-" nm "=yes; needs " what    \
+			 ")");                                                                     \
+	}                                                                                          \
+	const struct pfw_backend var = {                                                           \
+		.name = nm,                                                                        \
+		.help = "not built in this version",                                               \
+		.probe = var##_probe,                                                              \
+	}
+
+#ifndef HAVE_BPF
+NOT_BUILT(pfw_backend_bpf, "bpf", "libbpf-dev, clang and bpftool");
+#endif
+#ifndef HAVE_FTRACE
+NOT_BUILT(pfw_backend_ftrace, "ftrace", "libtracefs-dev and libtraceevent-dev");
+#endif
+
+const struct pfw_backend *const pfw_backends[] = {
+	&pfw_backend_bpf,
+	&pfw_backend_perf,
+	&pfw_backend_ftrace,
+	NULL,
+};
+
+const struct pfw_backend *pfw_backend_find(const char *name)
+{
+	for (size_t i = 0; pfw_backends[i]; i++)
+		if (!strcmp(pfw_backends[i]->name, name))
+			return pfw_backends[i];
+	return NULL;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Aggregation per thread and per file, and log2 latency histograms per
+ * kind. Fed with resolved events (pfw_agg_add) or, by backends that count
+ * in the kernel, with ready rows (pfw_agg_add_thread / pfw_agg_add_file).
+ */
+#ifndef PFW_AGG_H
+#define PFW_AGG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+
+#define PFW_HIST_BUCKETS 64 /* bucket i counts latencies in [2^i, 2^(i+1)) ns; bucket 0 is [0, 2) */
+
+struct pfw_thread_stats {
+	int32_t pid, tid;
+	char comm[PFW_COMM_LEN];
+	uint64_t major, minor;
+	uint64_t lat_count; /* faults whose latency was measured */
+	uint64_t lat_total_ns, lat_min_ns, lat_max_ns;
+};
+
+struct pfw_file_stats {
+	const char *path;  /* interned (pfw_maps) or static; "[anon]" etc. */
+	bool file;         /* inode/dev valid */
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	uint64_t major, minor;
+	uint64_t pages;    /* distinct pages faulted (file offsets, or addresses for anon) */
+	uint64_t lat_count;
+	uint64_t lat_total_ns, lat_min_ns, lat_max_ns;
+};
+
+struct pfw_totals {
+	uint64_t faults, major, minor;
+	uint64_t hist[2][PFW_HIST_BUCKETS]; /* [enum pfw_kind][bucket] */
+};
+
+struct pfw_agg;
+
+struct pfw_agg *pfw_agg_new(void);
+void pfw_agg_free(struct pfw_agg *a);
+void pfw_agg_reset(struct pfw_agg *a); /* for periodic views */
+
+/* @ev must be resolved: path set (or NULL for unknown = "[unknown]") */
+void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev);
+
+/* merge ready-made rows (in-kernel aggregation); rows with the same key add up */
+void pfw_agg_add_thread(struct pfw_agg *a, const struct pfw_thread_stats *t);
+void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *f);
+void pfw_agg_add_hist(struct pfw_agg *a, enum pfw_kind kind, unsigned bucket, uint64_t count);
+
+/*
+ * Snapshots, caller frees the array. Threads sorted by major desc, then
+ * minor desc, then tid; files by major desc, minor desc, then path.
+ */
+size_t pfw_agg_threads(const struct pfw_agg *a, struct pfw_thread_stats **out);
+size_t pfw_agg_files(const struct pfw_agg *a, struct pfw_file_stats **out);
+const struct pfw_totals *pfw_agg_totals(const struct pfw_agg *a);
+
+static inline unsigned pfw_hist_bucket(uint64_t ns)
+{
+	return ns < 2 ? 0 : 63 - (unsigned)__builtin_clzll(ns);
+}
+
+#endif

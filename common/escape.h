@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Untrusted strings (paths, command names) escaped for where they go
+ * (SPEC.md): JSON string escaping (invalid UTF-8 bytes as \u00XX of the
+ * Latin-1 code point, so the output is always valid JSON), RFC 4180 CSV
+ * quoting, and C-style escapes for text (\n \t \\ \xNN for every control
+ * byte, DEL and invalid UTF-8; valid UTF-8 passes through).
+ */
+#ifndef PFW_ESCAPE_H
+#define PFW_ESCAPE_H
+
+#include <stdio.h>
+
+void pfw_fput_json_str(FILE *fp, const char *s); /* writes the quotes too */
+void pfw_fput_csv_str(FILE *fp, const char *s);  /* quotes only when needed */
+void pfw_fput_text_str(FILE *fp, const char *s); /* never a raw control byte, never a space-free guarantee */
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Maps resolution, shared by every backend: a model of each traced process's
+ * address space (from /proc/PID/maps and then the backend's mmap/fork/exec/
+ * exit updates) and of its threads' command names. Answers
+ * address -> path, inode, dev, file offset.
+ *
+ * Keyed by pid (tgid). Paths are interned and stay valid until
+ * pfw_maps_free(), so a struct pfw_event may point at them.
+ */
+#ifndef PFW_MAPS_H
+#define PFW_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pfw_maps;
+
+struct pfw_mapping {
+	uint64_t start, end; /* [start, end) */
+	uint64_t pgoff;      /* file offset of start, in bytes */
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	const char *path;    /* interned: "/abs/path", "/abs/path (deleted)", "[heap]",
+			      * "[stack]", "[vdso]", "[anon:NAME]", "[anon]" */
+	bool file;           /* backed by a file (inode != 0 and path not "[...]") */
+};
+
+struct pfw_maps *pfw_maps_new(void);
+void pfw_maps_free(struct pfw_maps *m);
+
+/**
+ * pfw_maps_load_proc() - (re)read /proc/PID/maps and the comm of every thread
+ * in /proc/PID/task, replacing what is known of @pid.
+ * @procfs: "/proc" (tests point it elsewhere)
+ * Return: 0 or -errno (-ESRCH when the process is gone).
+ */
+int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid);
+
+/**
+ * pfw_maps_parse() - parse the text of a /proc/PID/maps file into @pid's
+ * table (replacing it). Hostile paths (spaces, newlines are impossible in
+ * maps but "\012" escapes are not, " (deleted)", 4096 bytes) are kept as the
+ * kernel printed them. Return: number of mappings, or -EINVAL on a malformed
+ * line (lines that parse are kept).
+ */
+int pfw_maps_parse(struct pfw_maps *m, pid_t pid, const char *text, size_t len);
+
+/* PERF_RECORD_MMAP2-style update: the new mapping replaces any overlap */
+void pfw_maps_mmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		   uint32_t dev_major, uint32_t dev_minor, uint64_t inode, const char *path);
+void pfw_maps_munmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len);
+/* a new process: copies the parent's mappings (fork) unless they are known */
+void pfw_maps_fork(struct pfw_maps *m, pid_t parent, pid_t child);
+/* exec: the address space is replaced; drop it */
+void pfw_maps_exec(struct pfw_maps *m, pid_t pid);
+void pfw_maps_exit(struct pfw_maps *m, pid_t pid);
+bool pfw_maps_known(const struct pfw_maps *m, pid_t pid);
+
+/* NULL when @addr is in no known mapping of @pid */
+const struct pfw_mapping *pfw_maps_find(struct pfw_maps *m, pid_t pid, uint64_t addr);
+
+/* thread names (PERF_RECORD_COMM, /proc/PID/task/TID/comm) */
+void pfw_maps_set_comm(struct pfw_maps *m, pid_t pid, pid_t tid, const char *comm);
+/* NULL if unknown */
+const char *pfw_maps_comm(const struct pfw_maps *m, pid_t tid);
+/* path of (dev, inode) seen in any mapping, NULL if never seen */
+const char *pfw_maps_path_of(const struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor,
+			     uint64_t inode);
+/* intern a string for the lifetime of @m */
+const char *pfw_maps_intern(struct pfw_maps *m, const char *s);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Parsed command line (SPEC.md "Invocation"). Filled by cli.c, read by all. */
+#ifndef PFW_OPTS_H
+#define PFW_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* documented exit codes (SPEC.md) */
+enum {
+	PFW_EXIT_OK = 0,
+	PFW_EXIT_RUNTIME = 1,  /* runtime error, missing target, unwritable output */
+	PFW_EXIT_USAGE = 2,    /* bad option or value */
+	PFW_EXIT_NOBACKEND = 3, /* no backend can run here */
+	PFW_EXIT_DISAGREE = 4, /* --validate: backends disagree with the ground truth */
+	PFW_EXIT_NOEXEC = 126,
+	PFW_EXIT_NOTFOUND = 127,
+};
+
+enum pfw_view_id {
+	PFW_VIEW_EVENTS,
+	PFW_VIEW_SUMMARY,
+	PFW_VIEW_TOP,
+	PFW_VIEW_HIST,
+	PFW_VIEW_FOLDED,
+	PFW_VIEW_CALLSITES,
+};
+
+enum pfw_format_id {
+	PFW_FMT_TEXT,
+	PFW_FMT_JSON,
+	PFW_FMT_CSV,
+};
+
+/* --faults */
+enum {
+	PFW_WANT_MAJOR = 1u << 0,
+	PFW_WANT_MINOR = 1u << 1,
+};
+
+struct pfw_opts {
+	const char *backend;    /* "auto", "bpf", "perf", "ftrace" */
+	const char *bpf_attach; /* "auto", "fentry", "kprobe", "tp" (+ backend-specific extras) */
+	const char *ftrace_attach; /* "auto", "graph", "events" */
+	pid_t *pids;            /* --pid, nr_pids entries */
+	size_t nr_pids;
+	const char *cgroup;     /* --cgroup directory */
+	uint64_t cgroup_id;     /* its cgroup v2 id (inode of the directory), 0 = none */
+	const char *comm;       /* --comm */
+	unsigned faults;        /* PFW_WANT_* */
+	enum pfw_view_id view;
+	enum pfw_format_id format;
+	const char *output;     /* NULL = stdout */
+	uint64_t duration_ns;   /* 0 = until done */
+	uint64_t interval_ns;
+	bool call_graph;
+	bool no_latency;
+	bool list_backends;
+	bool validate;
+	const char *input;
+	const char *svg;
+	const char *user;       /* -u */
+	int verbose;
+	bool quiet;
+	char **command;         /* argv after "--", NULL if none */
+};
+
+#endif
