@@ -1,0 +1,44 @@
+#!/bin/busybox sh
+# /init of the lane initramfs: mount what pfwatch needs, run the suite with
+# its data on the NVMe disk (the initramfs is RAM: no major faults there),
+# leave the TAP on the disk for the host, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mkdir -p /proc /sys /dev /tmp /data
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# tracefs may be empty (lockdown=confidentiality): pfwatch must say so, not us
+mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+
+lane=$(sed -n 's/.*pfw\.lane=\([^ ]*\).*/\1/p' /proc/cmdline)
+i=0
+while [ ! -b /dev/nvme0n1 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if ! mount -t ext4 /dev/nvme0n1 /data; then
+	echo "PFW-GUEST: cannot mount the NVMe data disk"
+	poweroff -f
+fi
+mkdir -p /data/tmp
+chmod 1777 /data/tmp
+
+export PFW_LANE=$lane TMPDIR=/data/tmp HOME=/data/tmp
+export top_srcdir=/pfw top_builddir=/pfw PFW_TESTBIN=/pfw
+export PFWATCH=/pfw/pfwatch PFWATCH_WORKLOAD=/pfw/pfwatch-workload
+export PATH=/pfw:$PATH
+export PFW_MATRIX=/data/matrix.txt PFW_TEST_TIMEOUT=$(sed -n 's/.*pfw\.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$PFW_TEST_TIMEOUT" ] || PFW_TEST_TIMEOUT=300
+
+: >/data/matrix.txt
+echo "PFW-GUEST: lane $lane kernel $(uname -r) start"
+sh /pfw/tests/vm/suite.sh >/data/results.tap 2>/data/suite.err
+echo "PFW-GUEST-DONE rc=$?" >>/data/results.tap
+echo "PFW-GUEST: suite done"
+cat /proc/sys/kernel/tainted >/data/tainted
+sync
+umount /data 2>/dev/null || mount -o remount,ro /data
+sync
+poweroff -f

@@ -1,0 +1,149 @@
+#!/bin/sh
+# One VM lane: boot a stock Debian cloud kernel under qemu TCG with a busybox
+# initramfs carrying the freshly built pfwatch, pfwatch-workload and the test
+# scripts, an ext4 data disk on NVMe (real block I/O, so real major faults),
+# run tests/vm/suite.sh inside and re-emit its TAP here.
+#
+# Usage: run-lane.sh debian-6.1|debian-6.12|locked-down
+#
+# A guest that panics, hangs or does not boot is a failure ("not ok") with its
+# console log kept in tests/vm/out/LANE.console, never a skip. Missing host
+# tools, or no kernel package and nothing cached, are a skip with the reason.
+#
+# Environment: top_srcdir, top_builddir (set by make check), PFW_VM_CACHE,
+# PFW_VM_TIMEOUT (whole guest, seconds, default 900), PFW_TEST_TIMEOUT.
+set -u
+
+lane=${1:?usage: run-lane.sh LANE}
+here=$(cd "$(dirname "$0")" && pwd)
+src=${top_srcdir:-$(cd "$here/../.." && pwd)}
+build=${top_builddir:-$src}
+out=$build/tests/vm/out
+vm_timeout=${PFW_VM_TIMEOUT:-900}
+test_timeout=${PFW_TEST_TIMEOUT:-300}
+
+case "$lane" in
+debian-6.1) series=6.1 extra= ;;
+debian-6.12) series=6.12 extra= ;;
+locked-down) series=6.12 extra=lockdown=confidentiality ;;
+*)
+	echo "run-lane.sh: unknown lane $lane" >&2
+	exit 2
+	;;
+esac
+
+skip_all() {
+	echo "1..0 # SKIP $lane: $*"
+	mkdir -p "$out"
+	echo "$lane|*|*|skip|$*" >"$out/$lane.matrix"
+	exit 0
+}
+
+for t in qemu-system-x86_64 cpio gzip mkfs.ext4 debugfs timeout; do
+	command -v "$t" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
+	command -v "$t" >/dev/null 2>&1 || skip_all "$t not installed (apt-get install qemu-system-x86 cpio e2fsprogs)"
+done
+busybox=$(command -v busybox || echo /bin/busybox)
+if [ ! -x "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
+	skip_all "no static busybox (apt-get install busybox-static)"
+fi
+
+mkdir -p "$out"
+t0=$(date +%s)
+kernel=$("$here/fetch-kernel.sh" "$series" 2>"$out/$lane.fetch") ||
+	skip_all "no linux-image-$series cloud kernel: $(tail -n 1 "$out/$lane.fetch")"
+kdir=$(dirname "$kernel")
+kpkg=$(cat "$kdir/PACKAGE")
+
+for b in pfwatch pfwatch-workload; do
+	if [ ! -x "$build/$b" ]; then
+		echo "1..1"
+		echo "not ok 1 - $lane: $build/$b is not built"
+		exit 1
+	fi
+done
+
+work=$(mktemp -d "$out/$lane.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root/bin" "$root/pfw/tests/vm" "$root/data"
+cp "$busybox" "$root/bin/busybox"
+cp "$here/guest-init.sh" "$root/init"
+cp "$here/suite.sh" "$root/pfw/tests/vm/suite.sh"
+cp "$build/pfwatch" "$build/pfwatch-workload" "$root/pfw/"
+# the test scripts, and any helper programs built beside them
+for d in integration bpf ftrace; do
+	mkdir -p "$root/pfw/tests/$d"
+	for f in "$src/tests/$d"/*.sh "$src/tests/$d"/*.txt "$src/tests/$d"/*.json; do
+		[ -f "$f" ] && cp "$f" "$root/pfw/tests/$d/"
+	done
+	if [ -d "$build/tests/$d" ]; then
+		find "$build/tests/$d" -maxdepth 1 -type f -perm -u+x ! -name '*.sh' \
+			-exec cp {} "$root/pfw/tests/$d/" \;
+	fi
+done
+for d in data expected; do
+	[ -d "$src/tests/$d" ] && cp -r "$src/tests/$d" "$root/pfw/tests/"
+done
+# dynamic executables' libraries, at the same paths (ldd's view of them)
+find "$root/pfw" -type f -perm -u+x | while read -r f; do
+	ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/.*\(0x/ {print $1}'
+done | sort -u | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+[ -e "$root/lib64" ] || { [ -d "$root/usr/lib64" ] && ln -s usr/lib64 "$root/lib64"; }
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
+
+mkdir "$work/empty"
+mkfs.ext4 -q -F -L pfwdata -d "$work/empty" "$work/data.img" 1G >/dev/null
+
+console=$out/$lane.console
+tb=$(date +%s)
+timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
+	-accel tcg -cpu max -m 1024 -smp 1 \
+	-display none -monitor none -serial "file:$console" -no-reboot \
+	-kernel "$kernel" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 quiet panic=-1 pfw.lane=$lane pfw.timeout=$test_timeout $extra" \
+	-drive "file=$work/data.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=pf \
+	</dev/null >"$work/qemu.out" 2>&1
+qrc=$?
+t1=$(date +%s)
+
+debugfs -R "cat /results.tap" "$work/data.img" 2>/dev/null >"$work/results.tap"
+debugfs -R "cat /matrix.txt" "$work/data.img" 2>/dev/null >"$out/$lane.matrix"
+debugfs -R "cat /suite.err" "$work/data.img" 2>/dev/null >"$out/$lane.suite.err"
+cp "$work/results.tap" "$out/$lane.tap"
+
+echo "# $lane: $kpkg ($(basename "$kdir")), boot+suite $((t1 - tb))s, lane total $((t1 - t0))s, qemu exit $qrc"
+echo "$lane|$((t1 - t0))" >"$out/$lane.time"
+echo "$kpkg" >"$out/$lane.kernel"
+if grep -q '^PFW-GUEST-DONE' "$work/results.tap"; then
+	status=0
+	# renumber, so the plan we print matches whatever the suite emitted
+	awk -v lane="$lane" '
+		/^PFW-GUEST-DONE/ { next }
+		/^1\.\.[0-9]+/ { next }
+		/^ok / || /^not ok / {
+			n++
+			if ($1 == "not") fail++
+			sub(/^(not )?ok [0-9]+/, ($1 == "not" ? "not ok " : "ok ") n)
+			print; next
+		}
+		{ print }
+		END { n++; print "ok " n " - " lane ": guest booted and ran the suite"; print "1.." n; exit fail ? 1 : 0 }
+	' "$work/results.tap" || status=1
+	rm -f "$console.fail"
+	exit $status
+fi
+
+why="guest did not finish"
+[ "$qrc" -eq 124 ] && why="guest hung: killed after ${vm_timeout}s"
+grep -q 'Kernel panic' "$console" && why="guest kernel panicked"
+echo "$lane|*|*|fail|$why (console: tests/vm/out/$lane.console)" >>"$out/$lane.matrix"
+grep '^ok\|^not ok\|^#' "$work/results.tap" | sed 's/^/# partial: /'
+echo "# console tail:"
+tail -n 30 "$console" | sed 's/^/#   /'
+echo "1..1"
+echo "not ok 1 - $lane: $why; console log kept in $console"
+exit 1

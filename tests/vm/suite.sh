@@ -1,0 +1,172 @@
+#!/bin/sh
+# Run the integration and backend test scripts once per backend and attach
+# mode that pfwatch finds available on this kernel, plus pfwatch --validate,
+# as one TAP stream whose descriptions start with "$PFW_LANE: ". Used inside
+# the VM guests, on the host as root and on the host as nobody, so every lane
+# runs exactly the same matrix. POSIX sh; busybox is enough.
+#
+# Environment: PFW_LANE (name), PFWATCH, PFWATCH_WORKLOAD, top_srcdir,
+# top_builddir, PFW_MATRIX (file to append "lane|backend|mode|result|why"
+# rows to, optional), PFW_TEST_TIMEOUT (seconds per script, default 300).
+set -u
+
+lane=${PFW_LANE:?}
+src=${top_srcdir:?}
+tmo=${PFW_TEST_TIMEOUT:-300}
+matrix=${PFW_MATRIX:-/dev/null}
+n=0
+nfail=0
+
+emit() { # status rest
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n - $2"
+	else
+		nfail=$((nfail + 1))
+		echo "not ok $n - $2"
+	fi
+}
+
+skip() { # description reason
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
+# The value of a string member in a one-line JSON object (no nesting).
+json_str() { # key line
+	printf '%s\n' "$2" | sed -n "s/.*\"$1\":\"\\(\\([^\"\\\\]\\|\\\\.\\)*\\)\".*/\\1/p" | sed 's/\\"/"/g; s/\\\\/\\/g'
+}
+
+# Probe one backend (and forced mode); sets avail, attach, detail.
+probe() { # backend mode
+	set -- "$1" "$2"
+	case "$1" in
+	bpf) extra="--bpf-attach=$2" ;;
+	ftrace) extra="--ftrace-attach=$2" ;;
+	*) extra= ;;
+	esac
+	line=$("$PFWATCH" --list-backends --format=json $extra 2>&1 | grep "\"backend\":\"$1\"" | head -n 1)
+	if [ -z "$line" ]; then
+		avail=false
+		attach=-
+		detail="pfwatch --list-backends gave no row for $1"
+		return
+	fi
+	case "$line" in
+	*'"available":true'*) avail=true ;;
+	*) avail=false ;;
+	esac
+	attach=$(json_str attach "$line")
+	detail=$(json_str detail "$line")
+}
+
+# Run one TAP script; re-emit its results prefixed. Returns via res/why.
+run_script() { # prefix script
+	pfx=$1
+	script=$2
+	out=${TMPDIR:-/tmp}/pfw-suite.$$.out
+	timeout "$tmo" sh "$script" >"$out" 2>"$out.err"
+	rc=$?
+	got=0
+	bad=0
+	while IFS= read -r l; do
+		case "$l" in
+		"not ok"*)
+			d=$(printf '%s\n' "$l" | sed 's/^not ok[ 0-9]*-\{0,1\} *//')
+			emit "not ok" "$pfx: $d"
+			got=$((got + 1))
+			bad=$((bad + 1))
+			;;
+		ok*)
+			d=$(printf '%s\n' "$l" | sed 's/^ok[ 0-9]*-\{0,1\} *//')
+			n=$((n + 1))
+			echo "ok $n - $pfx: $d"
+			got=$((got + 1))
+			;;
+		"Bail out!"*)
+			emit "not ok" "$pfx: ${l#Bail out!}"
+			bad=$((bad + 1))
+			;;
+		"#"*) echo "$l" ;;
+		esac
+	done <"$out"
+	if [ "$rc" -eq 124 ]; then
+		emit "not ok" "$pfx: timed out after ${tmo}s"
+		bad=$((bad + 1))
+	elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		emit "not ok" "$pfx: exited $rc without a failing test"
+		bad=$((bad + 1))
+	elif [ "$got" -eq 0 ]; then
+		emit "not ok" "$pfx: produced no TAP"
+		bad=$((bad + 1))
+	fi
+	if [ "$bad" -ne 0 ]; then
+		sed 's/^/# stderr: /' "$out.err" | tail -n 20
+	fi
+	rm -f "$out" "$out.err"
+	return "$bad"
+}
+
+echo "# lane $lane: kernel $(uname -r), uid $(id -u)"
+
+for b in perf bpf ftrace; do
+	case "$b" in
+	bpf) modes="fentry kprobe tp" ;;
+	ftrace) modes="graph events" ;;
+	*) modes=auto ;;
+	esac
+	for m in $modes; do
+		label=$b
+		[ "$m" = auto ] || label="$b/$m"
+		probe "$b" "$m"
+		if [ "$avail" != true ]; then
+			skip "$lane: $label" "unavailable: $detail"
+			echo "$lane|$b|$m|skip|$detail" >>"$matrix"
+			continue
+		fi
+		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh 2>/dev/null | grep -v '/lib\.sh$')
+		if [ -z "$scripts" ]; then
+			skip "$lane: $label" "no integration tests found under $src/tests"
+			echo "$lane|$b|$m|skip|no tests" >>"$matrix"
+			continue
+		fi
+		fails=0
+		for t in $scripts; do
+			name=$(basename "$t" .sh)
+			PFW_BACKEND=$b
+			PFW_BPF_ATTACH=
+			PFW_FTRACE_ATTACH=
+			case "$b" in
+			bpf) PFW_BPF_ATTACH=$m ;;
+			ftrace) PFW_FTRACE_ATTACH=$m ;;
+			esac
+			export PFW_BACKEND PFW_BPF_ATTACH PFW_FTRACE_ATTACH
+			run_script "$lane: $label: $name" "$t" || fails=$((fails + 1))
+		done
+		if [ "$fails" -eq 0 ]; then
+			echo "$lane|$b|$m|pass|$attach" >>"$matrix"
+		else
+			echo "$lane|$b|$m|fail|$fails script(s) failed" >>"$matrix"
+		fi
+	done
+done
+
+# --validate: every backend and mode against the ground truth, in this lane.
+vout=${TMPDIR:-/tmp}/pfw-validate.$$.out
+(cd "${TMPDIR:-/tmp}" && timeout "$tmo" "$PFWATCH" --validate >"$vout" 2>&1)
+rc=$?
+sed 's/^/# /' "$vout"
+rm -f "$vout"
+case $rc in
+0)
+	emit ok "$lane: pfwatch --validate"
+	echo "$lane|validate|-|pass|exit 0" >>"$matrix"
+	;;
+*)
+	emit "not ok" "$lane: pfwatch --validate (exit $rc)"
+	echo "$lane|validate|-|fail|exit $rc" >>"$matrix"
+	;;
+esac
+
+echo "1..$n"
+[ "$nfail" -eq 0 ]
