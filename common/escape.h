@@ -15,4 +15,11 @@ void pfw_fput_json_str(FILE *fp, const char *s); /* writes the quotes too */
 void pfw_fput_csv_str(FILE *fp, const char *s);  /* quotes only when needed */
 void pfw_fput_text_str(FILE *fp, const char *s); /* never a raw control byte, never a space-free guarantee */
 
+/*
+ * Text escaping into a buffer, for aligned columns: snprintf semantics
+ * (returns the full escaped length, NUL-terminates when @size > 0).
+ * NULL is written as "-", like the text format's unknown field.
+ */
+size_t pfw_escape_text(char *buf, size_t size, const char *s);
+
 #endif

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * JSON Lines: one object per line, each with a "record" member (SPEC.md
+ * "Machine-readable output"). Unknown fields are null, never 0. Integers are
+ * printed with PRIu64, so no locale can put a comma into a number.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "escape.h"
+#include "output.h"
+
+static void u64_or_null(FILE *fp, const char *key, bool known, uint64_t v)
+{
+	if (known)
+		fprintf(fp, ",\"%s\":%" PRIu64, key, v);
+	else
+		fprintf(fp, ",\"%s\":null", key);
+}
+
+static void dev_or_null(FILE *fp, bool known, uint32_t maj, uint32_t min)
+{
+	if (known)
+		fprintf(fp, ",\"dev\":\"%u:%u\"", maj, min);
+	else
+		fputs(",\"dev\":null", fp);
+}
+
+static void comm_str(FILE *fp, const char comm[PFW_COMM_LEN], bool known)
+{
+	char c[PFW_COMM_LEN + 1];
+
+	if (!known) {
+		fputs("null", fp);
+		return;
+	}
+	memcpy(c, comm, PFW_COMM_LEN);
+	c[PFW_COMM_LEN] = '\0';
+	pfw_fput_json_str(fp, c);
+}
+
+static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t rel_ns)
+{
+	FILE *fp = o->fp;
+	bool file = ev && (ev->flags & PFW_EV_FILE);
+
+	if (!ev)
+		return;
+	fprintf(fp, "{\"record\":\"fault\",\"time_ns\":%" PRIu64 ",\"pid\":%d,\"tid\":%d,\"comm\":",
+		rel_ns, ev->pid, ev->tid);
+	comm_str(fp, ev->comm, ev->flags & PFW_EV_COMM);
+	fprintf(fp, ",\"kind\":\"%s\"", pfw_kind_name(ev->kind));
+	if (ev->flags & PFW_EV_ADDR)
+		fprintf(fp, ",\"addr\":\"0x%" PRIx64 "\"", ev->addr);
+	else
+		fputs(",\"addr\":null", fp);
+	if (ev->flags & PFW_EV_IP)
+		fprintf(fp, ",\"ip\":\"0x%" PRIx64 "\"", ev->ip);
+	else
+		fputs(",\"ip\":null", fp);
+	fputs(",\"path\":", fp);
+	pfw_fput_json_str(fp, ev->path);
+	u64_or_null(fp, "inode", file, ev->inode);
+	dev_or_null(fp, file, ev->dev_major, ev->dev_minor);
+	u64_or_null(fp, "offset", file, ev->offset);
+	u64_or_null(fp, "latency_ns", ev->flags & PFW_EV_LATENCY, ev->latency_ns);
+	if (ev->nr_stack && ev->stack) {
+		/* symbolization is not done yet: the frame is an ip, sym/obj unknown */
+		fputs(",\"stack\":[", fp);
+		for (uint32_t i = 0; i < ev->nr_stack; i++)
+			fprintf(fp, "%s{\"ip\":\"0x%" PRIx64 "\",\"sym\":null,\"obj\":null}",
+				i ? "," : "", ev->stack[i]);
+		fputc(']', fp);
+	}
+	fputs("}\n", fp);
+}
+
+static void json_threads(struct pfw_output *o, const struct pfw_thread_stats *t, size_t n)
+{
+	FILE *fp = o->fp;
+
+	for (size_t i = 0; i < n; i++) {
+		bool lat = t[i].lat_count > 0;
+
+		fprintf(fp, "{\"record\":\"thread\",\"pid\":%d,\"tid\":%d,\"comm\":", t[i].pid,
+			t[i].tid);
+		comm_str(fp, t[i].comm, t[i].comm[0] != '\0');
+		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64, t[i].major, t[i].minor);
+		u64_or_null(fp, "latency_total_ns", lat, t[i].lat_total_ns);
+		u64_or_null(fp, "latency_min_ns", lat, t[i].lat_min_ns);
+		u64_or_null(fp, "latency_max_ns", lat, t[i].lat_max_ns);
+		fputs("}\n", fp);
+	}
+}
+
+static void json_files(struct pfw_output *o, const struct pfw_file_stats *f, size_t n)
+{
+	FILE *fp = o->fp;
+
+	for (size_t i = 0; i < n; i++) {
+		bool lat = f[i].lat_count > 0;
+
+		fputs("{\"record\":\"file\",\"path\":", fp);
+		pfw_fput_json_str(fp, f[i].path);
+		u64_or_null(fp, "inode", f[i].file, f[i].inode);
+		dev_or_null(fp, f[i].file, f[i].dev_major, f[i].dev_minor);
+		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64 ",\"pages\":%" PRIu64,
+			f[i].major, f[i].minor, f[i].pages);
+		u64_or_null(fp, "latency_total_ns", lat, f[i].lat_total_ns);
+		u64_or_null(fp, "latency_max_ns", lat, f[i].lat_max_ns);
+		fputs("}\n", fp);
+	}
+}
+
+static void json_hist(struct pfw_output *o, enum pfw_kind kind, const char *path,
+		      const uint64_t buckets[PFW_HIST_BUCKETS])
+{
+	FILE *fp = o->fp;
+	int first = -1, last = -1;
+
+	for (int i = 0; i < PFW_HIST_BUCKETS; i++) {
+		if (!buckets[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+	}
+	fprintf(fp, "{\"record\":\"hist\",\"kind\":\"%s\"", pfw_kind_name(kind));
+	if (path) {
+		fputs(",\"path\":", fp);
+		pfw_fput_json_str(fp, path);
+	}
+	fputs(",\"unit\":\"ns\",\"buckets\":[", fp);
+	for (int i = first; first >= 0 && i <= last; i++) {
+		fprintf(fp, "%s{\"low\":%" PRIu64 ",\"high\":", i > first ? "," : "",
+			i ? UINT64_C(1) << i : 0);
+		/* the last bucket has no representable upper bound */
+		if (i == PFW_HIST_BUCKETS - 1)
+			fputs("null", fp);
+		else
+			fprintf(fp, "%" PRIu64, UINT64_C(1) << (i + 1));
+		fprintf(fp, ",\"count\":%" PRIu64 "}", buckets[i]);
+	}
+	fputs("]}\n", fp);
+}
+
+static void json_run(struct pfw_output *o, const struct pfw_run_info *r)
+{
+	FILE *fp = o->fp;
+
+	fputs("{\"record\":\"run\",\"backend\":", fp);
+	pfw_fput_json_str(fp, r->backend);
+	fputs(",\"attach\":", fp);
+	pfw_fput_json_str(fp, r->attach);
+	fputs(",\"kernel\":", fp);
+	pfw_fput_json_str(fp, r->kernel);
+	fprintf(fp,
+		",\"duration_ns\":%" PRIu64 ",\"faults\":%" PRIu64 ",\"major\":%" PRIu64
+		",\"minor\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"exit_status\":%d",
+		r->duration_ns, r->faults, r->major, r->minor, r->lost, r->exit_status);
+	if (r->limits && *r->limits) {
+		fputs(",\"limits\":", fp);
+		pfw_fput_json_str(fp, r->limits);
+	}
+	fputs("}\n", fp);
+}
+
+static void json_backends(struct pfw_output *o, const struct pfw_backend_row *rows, size_t n)
+{
+	FILE *fp = o->fp;
+
+	for (size_t i = 0; i < n; i++) {
+		fputs("{\"backend\":", fp);
+		pfw_fput_json_str(fp, rows[i].backend);
+		fprintf(fp, ",\"available\":%s,\"attach\":", rows[i].available ? "true" : "false");
+		pfw_fput_json_str(fp, rows[i].attach);
+		fputs(",\"detail\":", fp);
+		pfw_fput_json_str(fp, rows[i].detail);
+		fputs("}\n", fp);
+	}
+}
+
+const struct pfw_format pfw_format_json = {
+	.name = "json",
+	.fault = json_fault,
+	.threads = json_threads,
+	.files = json_files,
+	.hist = json_hist,
+	.run = json_run,
+	.backends = json_backends,
+};

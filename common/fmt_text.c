@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The text format: aligned columns for people. Numbers are printed from
+ * integers (no floating point, no locale), so the output is the same
+ * everywhere and the golden tests can compare bytes.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escape.h"
+#include "output.h"
+
+enum {
+	ST_PRINTED = 1u << 0, /* something was written: separate tables by a blank line */
+};
+
+/* display columns of an escaped (ASCII + valid UTF-8) string */
+static size_t width_of(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if ((*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* escaped @s, left-aligned in @w columns (never truncated), then a space */
+static void put_col(FILE *fp, const char *s, size_t w)
+{
+	char buf[256];
+	size_t n = pfw_escape_text(buf, sizeof(buf), s);
+
+	if (n >= sizeof(buf)) {
+		pfw_fput_text_str(fp, s);
+		fputc(' ', fp);
+		return;
+	}
+	fputs(buf, fp);
+	for (size_t i = width_of(buf); i < w; i++)
+		fputc(' ', fp);
+	fputc(' ', fp);
+}
+
+/* @v / @div with 3 decimals of the quotient, e.g. ns -> us: v=1234567, div=1000 -> 1234.567 */
+static char *fixed3(char *buf, size_t len, uint64_t v, uint64_t div)
+{
+	uint64_t milli = div / 1000;
+
+	snprintf(buf, len, "%" PRIu64 ".%03" PRIu64, v / div, (v % div) / milli);
+	return buf;
+}
+
+static void begin_table(struct pfw_output *o)
+{
+	if (o->state & ST_PRINTED)
+		fputc('\n', o->fp);
+	o->state |= ST_PRINTED;
+}
+
+static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t rel_ns)
+{
+	FILE *fp = o->fp;
+	char lat[32], addr[24], comm[PFW_COMM_LEN + 1];
+
+	if (!o->header_done) {
+		fprintf(fp, "%14s %7s %7s %-16s %-5s %11s %-18s %s %s\n", "TIME(s)", "PID", "TID",
+			"COMM", "KIND", "LAT(us)", "ADDRESS", "FILE", "OFFSET");
+		o->header_done = true;
+		o->state |= ST_PRINTED;
+	}
+	if (!ev)
+		return;
+	if (ev->flags & PFW_EV_LATENCY)
+		fixed3(lat, sizeof(lat), ev->latency_ns, 1000);
+	else
+		strcpy(lat, "-");
+	if (ev->flags & PFW_EV_ADDR)
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, ev->addr);
+	else
+		strcpy(addr, "-");
+	fprintf(fp, "%7" PRIu64 ".%06" PRIu64 " %7d %7d ", rel_ns / 1000000000,
+		(rel_ns % 1000000000) / 1000, ev->pid, ev->tid);
+	if (ev->flags & PFW_EV_COMM) {
+		memcpy(comm, ev->comm, PFW_COMM_LEN);
+		comm[PFW_COMM_LEN] = '\0';
+		put_col(fp, comm, 16);
+	} else {
+		put_col(fp, NULL, 16);
+	}
+	fprintf(fp, "%-5s %11s %-18s ", pfw_kind_name(ev->kind), lat, addr);
+	pfw_fput_text_str(fp, ev->path);
+	if (ev->flags & PFW_EV_FILE)
+		fprintf(fp, " %" PRIu64 "\n", ev->offset);
+	else
+		fputs(" -\n", fp);
+}
+
+/* "-" when nothing was measured */
+static const char *lat_col(char *buf, size_t len, uint64_t count, uint64_t ns, uint64_t div)
+{
+	if (!count)
+		return "-";
+	return fixed3(buf, len, ns, div);
+}
+
+static void text_threads(struct pfw_output *o, const struct pfw_thread_stats *t, size_t n)
+{
+	FILE *fp = o->fp;
+	char a[32], b[32], c[32], d[32], comm[PFW_COMM_LEN + 1];
+
+	begin_table(o);
+	fprintf(fp, "%7s %7s %-16s %8s %8s %12s %11s %11s %11s\n", "PID", "TID", "COMM", "MAJOR",
+		"MINOR", "TOTAL_MS", "AVG_US", "MAX_US", "MIN_US");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(comm, t[i].comm, PFW_COMM_LEN);
+		comm[PFW_COMM_LEN] = '\0';
+		fprintf(fp, "%7d %7d ", t[i].pid, t[i].tid);
+		put_col(fp, comm[0] ? comm : NULL, 16);
+		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %12s %11s %11s %11s\n", t[i].major,
+			t[i].minor,
+			lat_col(a, sizeof(a), t[i].lat_count, t[i].lat_total_ns, 1000000),
+			lat_col(b, sizeof(b), t[i].lat_count,
+				t[i].lat_count ? t[i].lat_total_ns / t[i].lat_count : 0, 1000),
+			lat_col(c, sizeof(c), t[i].lat_count, t[i].lat_max_ns, 1000),
+			lat_col(d, sizeof(d), t[i].lat_count, t[i].lat_min_ns, 1000));
+	}
+}
+
+static void text_files(struct pfw_output *o, const struct pfw_file_stats *f, size_t n)
+{
+	FILE *fp = o->fp;
+	char a[32], b[32], c[32], esc[256];
+	size_t w = 4;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = pfw_escape_text(esc, sizeof(esc), f[i].path);
+
+		l = l < sizeof(esc) ? width_of(esc) : l;
+		if (l > w)
+			w = l;
+	}
+	begin_table(o);
+	fprintf(fp, "%-*s %8s %8s %8s %12s %11s %11s\n", (int)w, "FILE", "MAJOR", "MINOR", "PAGES",
+		"TOTAL_MS", "AVG_US", "MAX_US");
+	for (size_t i = 0; i < n; i++) {
+		put_col(fp, f[i].path, w);
+		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %12s %11s %11s\n", f[i].major,
+			f[i].minor, f[i].pages,
+			lat_col(a, sizeof(a), f[i].lat_count, f[i].lat_total_ns, 1000000),
+			lat_col(b, sizeof(b), f[i].lat_count,
+				f[i].lat_count ? f[i].lat_total_ns / f[i].lat_count : 0, 1000),
+			lat_col(c, sizeof(c), f[i].lat_count, f[i].lat_max_ns, 1000));
+	}
+}
+
+/* bpftrace's and bcc's familiar shape: [lo, hi)  count |@@@@   | */
+static void text_hist(struct pfw_output *o, enum pfw_kind kind, const char *path,
+		      const uint64_t buckets[PFW_HIST_BUCKETS])
+{
+	FILE *fp = o->fp;
+	int first = -1, last = -1;
+	uint64_t max = 0;
+	const int bar = 52;
+
+	for (int i = 0; i < PFW_HIST_BUCKETS; i++) {
+		if (!buckets[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		if (buckets[i] > max)
+			max = buckets[i];
+	}
+	begin_table(o);
+	fprintf(fp, "%s fault latency (ns)", pfw_kind_name(kind));
+	if (path) {
+		fputs(", ", fp);
+		pfw_fput_text_str(fp, path);
+	}
+	fputs(":\n", fp);
+	if (first < 0) {
+		fputs("(no measured faults)\n", fp);
+		return;
+	}
+	for (int i = first; i <= last; i++) {
+		char range[64];
+		uint64_t lo = i ? UINT64_C(1) << i : 0;
+		int fill = (int)((buckets[i] * (uint64_t)bar + max - 1) / max);
+
+		if (i == PFW_HIST_BUCKETS - 1)
+			snprintf(range, sizeof(range), "[%" PRIu64 ", ...)", lo);
+		else
+			snprintf(range, sizeof(range), "[%" PRIu64 ", %" PRIu64 ")", lo,
+				 UINT64_C(1) << (i + 1));
+		fprintf(fp, "%-26s %10" PRIu64 " |", range, buckets[i]);
+		for (int j = 0; j < bar; j++)
+			fputc(j < fill ? '@' : ' ', fp);
+		fputs("|\n", fp);
+	}
+}
+
+static void text_run(struct pfw_output *o, const struct pfw_run_info *r)
+{
+	FILE *fp = o->fp;
+
+	begin_table(o);
+	fprintf(fp,
+		"run: backend=%s attach=%s kernel=%s duration=%" PRIu64 ".%06" PRIu64
+		"s faults=%" PRIu64 " major=%" PRIu64 " minor=%" PRIu64 " lost=%" PRIu64
+		" exit_status=%d",
+		r->backend ? r->backend : "-", r->attach ? r->attach : "-",
+		r->kernel ? r->kernel : "-", r->duration_ns / 1000000000,
+		(r->duration_ns % 1000000000) / 1000, r->faults, r->major, r->minor, r->lost,
+		r->exit_status);
+	if (r->limits && *r->limits) {
+		fputs(" limits=", fp);
+		pfw_fput_text_str(fp, r->limits);
+	}
+	fputc('\n', fp);
+}
+
+static void text_backends(struct pfw_output *o, const struct pfw_backend_row *rows, size_t n)
+{
+	FILE *fp = o->fp;
+
+	fprintf(fp, "%-8s %-12s %-14s %s\n", "BACKEND", "STATUS", "ATTACH", "DETAIL");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "%-8s %-12s %-14s ", rows[i].backend,
+			rows[i].available ? "available" : "unavailable",
+			rows[i].attach && *rows[i].attach ? rows[i].attach : "-");
+		pfw_fput_text_str(fp, rows[i].detail && *rows[i].detail ? rows[i].detail : "-");
+		fputc('\n', fp);
+	}
+}
+
+const struct pfw_format pfw_format_text = {
+	.name = "text",
+	.fault = text_fault,
+	.threads = text_threads,
+	.files = text_files,
+	.hist = text_hist,
+	.run = text_run,
+	.backends = text_backends,
+};

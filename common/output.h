@@ -39,11 +39,23 @@ struct pfw_output {
 	const struct pfw_format *fmt;
 	bool header_done; /* the format printed its column header */
 	bool tty;         /* fp is a terminal */
+	unsigned state;   /* private to the format (e.g. which CSV table is open) */
+	int err;          /* first write error (errno), 0 if none; EPIPE = reader went away */
 };
+
+/*
+ * Open --output (NULL or "-" = stdout) for @fmt: O_NOFOLLOW|O_CREAT|O_TRUNC|
+ * O_CLOEXEC, mode 0644. Return 0 or -errno (nothing printed).
+ */
+int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_format *fmt);
+/* flush and close (stdout is flushed, not closed); returns 0 or -errno of the first write error */
+int pfw_output_close(struct pfw_output *o);
+/* the format named by --format */
+const struct pfw_format *pfw_format_get(int format_id);
 
 struct pfw_format {
 	const char *name;
-	/* @rel_ns: time since tracing started */
+	/* @rel_ns: time since tracing started; @ev NULL: only print the column header if not done */
 	void (*fault)(struct pfw_output *o, const struct pfw_event *ev, uint64_t rel_ns);
 	void (*threads)(struct pfw_output *o, const struct pfw_thread_stats *t, size_t n);
 	void (*files)(struct pfw_output *o, const struct pfw_file_stats *f, size_t n);
@@ -68,5 +80,6 @@ struct pfw_view {
 
 extern const struct pfw_view pfw_view_events;
 extern const struct pfw_view pfw_view_summary;
+extern const struct pfw_view pfw_view_hist;
 
 #endif
