@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Aggregation per thread and per file. pfw_agg_add() runs once per fault:
+ * hash lookups only, allocation only when a new thread, file or page shows
+ * up. Distinct pages are one global set keyed by (file row, page) so that a
+ * run with many small files does not pay for a table per file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+
+/* open addressing, linear probing; b == 0 marks an empty slot */
+struct kv_slot {
+	uint64_t a, b, v;
+};
+
+struct kvtab {
+	struct kv_slot *s;
+	size_t cap, n;
+};
+
+static inline uint64_t kv_hash(uint64_t a, uint64_t b)
+{
+	uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static int kv_grow(struct kvtab *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 64, mask = ncap - 1, i;
+	struct kv_slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < t->cap; i++) {
+		struct kv_slot *o = &t->s[i];
+		size_t j;
+
+		if (!o->b)
+			continue;
+		for (j = kv_hash(o->a, o->b) & mask; ns[j].b; j = (j + 1) & mask)
+			;
+		ns[j] = *o;
+	}
+	free(t->s);
+	t->s = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+/* the slot for (a, b); *created when new (v = 0); NULL on ENOMEM */
+static struct kv_slot *kv_get(struct kvtab *t, uint64_t a, uint64_t b, bool *created)
+{
+	size_t mask, i;
+
+	*created = false;
+	if (t->cap) {
+		mask = t->cap - 1;
+		for (i = kv_hash(a, b) & mask; t->s[i].b; i = (i + 1) & mask)
+			if (t->s[i].a == a && t->s[i].b == b)
+				return &t->s[i];
+	}
+	/* 3/4 load: the page set is the one that gets big */
+	if ((t->n + 1) * 4 > t->cap * 3 && kv_grow(t))
+		return NULL;
+	mask = t->cap - 1;
+	for (i = kv_hash(a, b) & mask; t->s[i].b; i = (i + 1) & mask)
+		;
+	t->s[i] = (struct kv_slot){.a = a, .b = b, .v = 0};
+	t->n++;
+	*created = true;
+	return &t->s[i];
+}
+
+static void kv_free(struct kvtab *t)
+{
+	free(t->s);
+	t->s = NULL;
+	t->cap = t->n = 0;
+}
+
+/*
+ * Our own copies of path strings: an event's path may live only for the
+ * emit call. Kept across pfw_agg_reset(), so a snapshot taken before a
+ * reset stays printable; freed with the aggregation.
+ */
+struct str_slot {
+	char *s;
+	size_t len;
+	uint64_t h;
+};
+
+struct strset {
+	struct str_slot *s;
+	size_t cap, n;
+};
+
+static uint64_t str_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int str_grow(struct strset *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 64, mask = ncap - 1, i;
+	struct str_slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < t->cap; i++) {
+		size_t j;
+
+		if (!t->s[i].s)
+			continue;
+		for (j = t->s[i].h & mask; ns[j].s; j = (j + 1) & mask)
+			;
+		ns[j] = t->s[i];
+	}
+	free(t->s);
+	t->s = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+static const char *str_intern(struct strset *t, const char *s)
+{
+	size_t len = strlen(s), mask, i;
+	uint64_t h = str_hash(s, len);
+	char *copy;
+
+	if (t->cap) {
+		mask = t->cap - 1;
+		for (i = h & mask; t->s[i].s; i = (i + 1) & mask)
+			if (t->s[i].h == h && t->s[i].len == len && !memcmp(t->s[i].s, s, len))
+				return t->s[i].s;
+	}
+	if ((t->n + 1) * 2 > t->cap && str_grow(t))
+		return NULL;
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len + 1);
+	mask = t->cap - 1;
+	for (i = h & mask; t->s[i].s; i = (i + 1) & mask)
+		;
+	t->s[i] = (struct str_slot){.s = copy, .len = len, .h = h};
+	t->n++;
+	return copy;
+}
+
+static void str_free(struct strset *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->s[i].s);
+	free(t->s);
+	t->s = NULL;
+	t->cap = t->n = 0;
+}
+
+struct pfw_agg {
+	struct kvtab tix;   /* tid -> index in th[] */
+	struct kvtab fix;   /* file key -> index in fe[] */
+	struct kvtab pages; /* (page, file row + pid) -> seen */
+	struct pfw_thread_stats *th;
+	size_t nth, cth;
+	struct pfw_file_stats *fe;
+	size_t nfe, cfe;
+	struct strset strs;
+	struct pfw_totals tot;
+	const char *unknown;
+};
+
+/* file keys: b = 1 for a path (a = our interned pointer), else the device */
+#define KEY_TID	 1
+#define KEY_PATH 1
+
+static inline uint64_t dev_key(uint32_t major, uint32_t minor)
+{
+	/* bit 1 set: never equal to KEY_PATH; MAJOR() is 12 bits, MINOR() 20 */
+	return ((uint64_t)major << 34) | ((uint64_t)minor << 2) | 2;
+}
+
+struct pfw_agg *pfw_agg_new(void)
+{
+	struct pfw_agg *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->unknown = str_intern(&a->strs, "[unknown]");
+	if (!a->unknown) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void pfw_agg_reset(struct pfw_agg *a)
+{
+	kv_free(&a->tix);
+	kv_free(&a->fix);
+	kv_free(&a->pages);
+	free(a->th);
+	free(a->fe);
+	a->th = NULL;
+	a->fe = NULL;
+	a->nth = a->cth = a->nfe = a->cfe = 0;
+	memset(&a->tot, 0, sizeof(a->tot));
+}
+
+void pfw_agg_free(struct pfw_agg *a)
+{
+	if (!a)
+		return;
+	pfw_agg_reset(a);
+	str_free(&a->strs);
+	free(a);
+}
+
+static void lat_merge(uint64_t *count, uint64_t *total, uint64_t *min, uint64_t *max, uint64_t n,
+		      uint64_t t, uint64_t lo, uint64_t hi)
+{
+	if (!n)
+		return;
+	if (!*count || lo < *min)
+		*min = lo;
+	if (!*count || hi > *max)
+		*max = hi;
+	*count += n;
+	*total += t;
+}
+
+static struct pfw_thread_stats *thread_get(struct pfw_agg *a, int32_t pid, int32_t tid)
+{
+	struct kv_slot *s;
+	bool created;
+
+	s = kv_get(&a->tix, (uint32_t)tid, KEY_TID, &created);
+	if (!s)
+		return NULL;
+	if (created) {
+		if (a->nth == a->cth) {
+			size_t ncap = a->cth ? a->cth * 2 : 64;
+			struct pfw_thread_stats *n = realloc(a->th, ncap * sizeof(*n));
+
+			if (!n) {
+				/* keep the index consistent: point at nothing */
+				s->v = UINT64_MAX;
+				return NULL;
+			}
+			a->th = n;
+			a->cth = ncap;
+		}
+		memset(&a->th[a->nth], 0, sizeof(a->th[0]));
+		a->th[a->nth].tid = tid;
+		s->v = a->nth++;
+	}
+	if (s->v >= a->nth)
+		return NULL;
+	a->th[s->v].pid = pid;
+	return &a->th[s->v];
+}
+
+/*
+ * @path: already ours (interned here). Returns the row and its index, for
+ * the page set.
+ */
+static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t inode, uint32_t major,
+				       uint32_t minor, const char *path, size_t *idx)
+{
+	struct kv_slot *s;
+	struct pfw_file_stats *f;
+	bool created;
+
+	if (file)
+		s = kv_get(&a->fix, inode, dev_key(major, minor), &created);
+	else
+		s = kv_get(&a->fix, (uintptr_t)path, KEY_PATH, &created);
+	if (!s)
+		return NULL;
+	if (created) {
+		if (a->nfe == a->cfe) {
+			size_t ncap = a->cfe ? a->cfe * 2 : 64;
+			struct pfw_file_stats *n = realloc(a->fe, ncap * sizeof(*n));
+
+			if (!n) {
+				s->v = UINT64_MAX;
+				return NULL;
+			}
+			a->fe = n;
+			a->cfe = ncap;
+		}
+		f = &a->fe[a->nfe];
+		memset(f, 0, sizeof(*f));
+		f->path = path;
+		f->file = file;
+		if (file) {
+			f->inode = inode;
+			f->dev_major = major;
+			f->dev_minor = minor;
+		}
+		s->v = a->nfe++;
+	}
+	if (s->v >= a->nfe)
+		return NULL;
+	f = &a->fe[s->v];
+	/* an inode first seen without a name gets one as soon as it is known */
+	if (f->path == a->unknown && path != a->unknown)
+		f->path = path;
+	*idx = s->v;
+	return f;
+}
+
+static const char *own_path(struct pfw_agg *a, const char *path)
+{
+	const char *p = path ? str_intern(&a->strs, path) : a->unknown;
+
+	return p ? p : a->unknown;
+}
+
+void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
+{
+	bool major = ev->kind == PFW_MAJOR, lat = ev->flags & PFW_EV_LATENCY;
+	bool file = ev->flags & PFW_EV_FILE;
+	struct pfw_thread_stats *t;
+	struct pfw_file_stats *f;
+	size_t idx;
+
+	a->tot.faults++;
+	if (major)
+		a->tot.major++;
+	else
+		a->tot.minor++;
+	if (lat)
+		a->tot.hist[major][pfw_hist_bucket(ev->latency_ns)]++;
+
+	t = thread_get(a, ev->pid, ev->tid);
+	if (t) {
+		if (major)
+			t->major++;
+		else
+			t->minor++;
+		if (ev->flags & PFW_EV_COMM) {
+			memcpy(t->comm, ev->comm, sizeof(t->comm));
+			t->comm[sizeof(t->comm) - 1] = '\0';
+		}
+		if (lat)
+			lat_merge(&t->lat_count, &t->lat_total_ns, &t->lat_min_ns, &t->lat_max_ns,
+				  1, ev->latency_ns, ev->latency_ns, ev->latency_ns);
+	}
+
+	f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor, own_path(a, ev->path), &idx);
+	if (!f)
+		return;
+	if (major)
+		f->major++;
+	else
+		f->minor++;
+	if (lat)
+		lat_merge(&f->lat_count, &f->lat_total_ns, &f->lat_min_ns, &f->lat_max_ns, 1,
+			  ev->latency_ns, ev->latency_ns, ev->latency_ns);
+	/*
+	 * A page of a file is its offset, whoever maps it; a page of anonymous
+	 * memory is an address in one process. Without the offset or the
+	 * address the page is unknown and not counted.
+	 */
+	if (file || (ev->flags & PFW_EV_ADDR)) {
+		uint64_t page = file ? ev->offset >> 12 : ev->addr >> 12;
+		uint64_t b = ((uint64_t)(idx + 1) << 32) | (file ? 0 : (uint32_t)ev->pid);
+		bool created;
+
+		if (kv_get(&a->pages, page, b, &created) && created)
+			f->pages++;
+	}
+}
+
+/*
+ * Thread rows also feed the totals: every fault belongs to exactly one
+ * thread, so a backend that counts in the kernel gets faults/major/minor
+ * right by handing over its thread rows (file rows would count twice).
+ */
+void pfw_agg_add_thread(struct pfw_agg *a, const struct pfw_thread_stats *r)
+{
+	struct pfw_thread_stats *t;
+
+	a->tot.major += r->major;
+	a->tot.minor += r->minor;
+	a->tot.faults += r->major + r->minor;
+	t = thread_get(a, r->pid, r->tid);
+	if (!t)
+		return;
+	t->major += r->major;
+	t->minor += r->minor;
+	if (r->comm[0]) {
+		memcpy(t->comm, r->comm, sizeof(t->comm));
+		t->comm[sizeof(t->comm) - 1] = '\0';
+	}
+	lat_merge(&t->lat_count, &t->lat_total_ns, &t->lat_min_ns, &t->lat_max_ns, r->lat_count,
+		  r->lat_total_ns, r->lat_min_ns, r->lat_max_ns);
+}
+
+void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *r)
+{
+	struct pfw_file_stats *f;
+	size_t idx;
+
+	f = file_get(a, r->file, r->inode, r->dev_major, r->dev_minor, own_path(a, r->path), &idx);
+	if (!f)
+		return;
+	f->major += r->major;
+	f->minor += r->minor;
+	/* rows with one key come from disjoint kernel buckets (per-CPU, per-pid) */
+	f->pages += r->pages;
+	lat_merge(&f->lat_count, &f->lat_total_ns, &f->lat_min_ns, &f->lat_max_ns, r->lat_count,
+		  r->lat_total_ns, r->lat_min_ns, r->lat_max_ns);
+}
+
+void pfw_agg_add_hist(struct pfw_agg *a, enum pfw_kind kind, unsigned bucket, uint64_t count)
+{
+	if ((unsigned)kind > PFW_MAJOR || bucket >= PFW_HIST_BUCKETS)
+		return;
+	a->tot.hist[kind][bucket] += count;
+}
+
+static int cmp_u64_desc(uint64_t x, uint64_t y)
+{
+	return x > y ? -1 : x < y;
+}
+
+static int thread_cmp(const void *pa, const void *pb)
+{
+	const struct pfw_thread_stats *x = pa, *y = pb;
+	int r = cmp_u64_desc(x->major, y->major);
+
+	if (!r)
+		r = cmp_u64_desc(x->minor, y->minor);
+	if (!r)
+		r = (x->tid > y->tid) - (x->tid < y->tid);
+	return r;
+}
+
+static int file_cmp(const void *pa, const void *pb)
+{
+	const struct pfw_file_stats *x = pa, *y = pb;
+	int r = cmp_u64_desc(x->major, y->major);
+
+	if (!r)
+		r = cmp_u64_desc(x->minor, y->minor);
+	if (!r)
+		r = strcmp(x->path, y->path);
+	/* one name, two files (a replaced file, bind mounts): stable order */
+	if (!r)
+		r = (x->inode > y->inode) - (x->inode < y->inode);
+	if (!r)
+		r = (x->dev_major > y->dev_major) - (x->dev_major < y->dev_major);
+	if (!r)
+		r = (x->dev_minor > y->dev_minor) - (x->dev_minor < y->dev_minor);
+	return r;
+}
+
+size_t pfw_agg_threads(const struct pfw_agg *a, struct pfw_thread_stats **out)
+{
+	*out = NULL;
+	if (!a->nth)
+		return 0;
+	*out = malloc(a->nth * sizeof(**out));
+	if (!*out)
+		return 0;
+	memcpy(*out, a->th, a->nth * sizeof(**out));
+	qsort(*out, a->nth, sizeof(**out), thread_cmp);
+	return a->nth;
+}
+
+size_t pfw_agg_files(const struct pfw_agg *a, struct pfw_file_stats **out)
+{
+	*out = NULL;
+	if (!a->nfe)
+		return 0;
+	*out = malloc(a->nfe * sizeof(**out));
+	if (!*out)
+		return 0;
+	memcpy(*out, a->fe, a->nfe * sizeof(**out));
+	qsort(*out, a->nfe, sizeof(**out), file_cmp);
+	return a->nfe;
+}
+
+const struct pfw_totals *pfw_agg_totals(const struct pfw_agg *a)
+{
+	return &a->tot;
+}

@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Maps resolution: per-pid sorted arrays of mappings, a tid -> comm table,
+ * a (dev, inode) -> path index and a string pool. pfw_maps_find() runs once
+ * per fault, so it allocates nothing: a pid cache, a last-hit index per pid
+ * and a binary search.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "maps.h"
+
+/*
+ * Open-addressing table, linear probing, keyed by two u64. b == 0 marks an
+ * empty slot, so every key used here has b != 0.
+ */
+struct kv_slot {
+	uint64_t a, b, v;
+};
+
+struct kvtab {
+	struct kv_slot *s;
+	size_t cap, n;
+};
+
+static inline uint64_t kv_hash(uint64_t a, uint64_t b)
+{
+	uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static struct kv_slot *kv_find(const struct kvtab *t, uint64_t a, uint64_t b)
+{
+	size_t mask, i;
+
+	if (!t->cap)
+		return NULL;
+	mask = t->cap - 1;
+	for (i = kv_hash(a, b) & mask;; i = (i + 1) & mask) {
+		struct kv_slot *s = &t->s[i];
+
+		if (!s->b)
+			return NULL;
+		if (s->a == a && s->b == b)
+			return s;
+	}
+}
+
+static int kv_grow(struct kvtab *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 64, mask = ncap - 1, i;
+	struct kv_slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < t->cap; i++) {
+		struct kv_slot *o = &t->s[i];
+		size_t j;
+
+		if (!o->b)
+			continue;
+		for (j = kv_hash(o->a, o->b) & mask; ns[j].b; j = (j + 1) & mask)
+			;
+		ns[j] = *o;
+	}
+	free(t->s);
+	t->s = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+/* the slot for (a, b), created with v = 0 if new; NULL on ENOMEM */
+static struct kv_slot *kv_get(struct kvtab *t, uint64_t a, uint64_t b, bool *created)
+{
+	struct kv_slot *s = kv_find(t, a, b);
+	size_t mask, i;
+
+	*created = false;
+	if (s)
+		return s;
+	if ((t->n + 1) * 2 > t->cap && kv_grow(t))
+		return NULL;
+	mask = t->cap - 1;
+	for (i = kv_hash(a, b) & mask; t->s[i].b; i = (i + 1) & mask)
+		;
+	t->s[i] = (struct kv_slot){.a = a, .b = b, .v = 0};
+	t->n++;
+	*created = true;
+	return &t->s[i];
+}
+
+/* backward-shift deletion: no tombstones, probe chains stay short */
+static void kv_remove(struct kvtab *t, struct kv_slot *s)
+{
+	size_t mask = t->cap - 1, i = (size_t)(s - t->s), j = i;
+
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & mask;
+		if (!t->s[j].b)
+			break;
+		k = kv_hash(t->s[j].a, t->s[j].b) & mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->s[i] = t->s[j];
+		i = j;
+	}
+	t->s[i].b = 0;
+	t->n--;
+}
+
+static void kv_free(struct kvtab *t)
+{
+	free(t->s);
+	t->s = NULL;
+	t->cap = t->n = 0;
+}
+
+/* string pool: pointers stay valid until pfw_maps_free() */
+struct str_slot {
+	char *s;
+	size_t len;
+	uint64_t h;
+};
+
+struct strset {
+	struct str_slot *s;
+	size_t cap, n;
+};
+
+static uint64_t str_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int str_grow(struct strset *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 256, mask = ncap - 1, i;
+	struct str_slot *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < t->cap; i++) {
+		size_t j;
+
+		if (!t->s[i].s)
+			continue;
+		for (j = t->s[i].h & mask; ns[j].s; j = (j + 1) & mask)
+			;
+		ns[j] = t->s[i];
+	}
+	free(t->s);
+	t->s = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+static const char *str_intern(struct strset *t, const char *s, size_t len)
+{
+	uint64_t h = str_hash(s, len);
+	size_t mask, i;
+	char *copy;
+
+	if (t->cap) {
+		mask = t->cap - 1;
+		for (i = h & mask; t->s[i].s; i = (i + 1) & mask) {
+			struct str_slot *e = &t->s[i];
+
+			if (e->h == h && e->len == len && !memcmp(e->s, s, len))
+				return e->s;
+		}
+	}
+	if ((t->n + 1) * 2 > t->cap && str_grow(t))
+		return NULL;
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	mask = t->cap - 1;
+	for (i = h & mask; t->s[i].s; i = (i + 1) & mask)
+		;
+	t->s[i] = (struct str_slot){.s = copy, .len = len, .h = h};
+	t->n++;
+	return copy;
+}
+
+static void str_free(struct strset *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->s[i].s);
+	free(t->s);
+	t->s = NULL;
+	t->cap = t->n = 0;
+}
+
+/* one address space: sorted by start, never overlapping */
+struct pidmaps {
+	struct pfw_mapping *v;
+	size_t n, cap;
+	size_t hint; /* last hit: faults cluster in one mapping */
+};
+
+struct comm_ent {
+	pid_t pid;
+	char comm[PFW_COMM_LEN];
+};
+
+struct pfw_maps {
+	struct kvtab pids;  /* pid -> struct pidmaps * */
+	struct kvtab comms; /* tid -> struct comm_ent * */
+	struct kvtab paths; /* (inode, dev) -> interned path */
+	struct strset strs;
+	pid_t cache_pid; /* last pid looked up, 0 = none */
+	struct pidmaps *cache_pm;
+	const char *anon;
+};
+
+#define KEY_PID	 1
+#define KEY_COMM 1
+
+static inline uint64_t dev_key(uint32_t major, uint32_t minor)
+{
+	/* bit 0 set keeps b != 0; MAJOR() is 12 bits, MINOR() 20 bits */
+	return ((uint64_t)major << 33) | ((uint64_t)minor << 1) | 1;
+}
+
+struct pfw_maps *pfw_maps_new(void)
+{
+	struct pfw_maps *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->anon = str_intern(&m->strs, "[anon]", 6);
+	if (!m->anon) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void pm_destroy(struct pidmaps *pm)
+{
+	if (!pm)
+		return;
+	free(pm->v);
+	free(pm);
+}
+
+void pfw_maps_free(struct pfw_maps *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->pids.cap; i++)
+		if (m->pids.s[i].b)
+			pm_destroy((struct pidmaps *)(uintptr_t)m->pids.s[i].v);
+	for (i = 0; i < m->comms.cap; i++)
+		if (m->comms.s[i].b)
+			free((void *)(uintptr_t)m->comms.s[i].v);
+	kv_free(&m->pids);
+	kv_free(&m->comms);
+	kv_free(&m->paths);
+	str_free(&m->strs);
+	free(m);
+}
+
+const char *pfw_maps_intern(struct pfw_maps *m, const char *s)
+{
+	return s ? str_intern(&m->strs, s, strlen(s)) : NULL;
+}
+
+static struct pidmaps *pm_lookup(const struct pfw_maps *m, pid_t pid)
+{
+	struct kv_slot *s;
+
+	if (m->cache_pid == pid && pid)
+		return m->cache_pm;
+	s = kv_find(&m->pids, (uint32_t)pid, KEY_PID);
+	return s ? (struct pidmaps *)(uintptr_t)s->v : NULL;
+}
+
+static struct pidmaps *pm_get(struct pfw_maps *m, pid_t pid)
+{
+	struct pidmaps *pm = pm_lookup(m, pid);
+	struct kv_slot *s;
+	bool created;
+
+	if (pm)
+		return pm;
+	pm = calloc(1, sizeof(*pm));
+	if (!pm)
+		return NULL;
+	s = kv_get(&m->pids, (uint32_t)pid, KEY_PID, &created);
+	if (!s) {
+		free(pm);
+		return NULL;
+	}
+	s->v = (uintptr_t)pm;
+	return pm;
+}
+
+static void pm_drop(struct pfw_maps *m, pid_t pid)
+{
+	struct kv_slot *s = kv_find(&m->pids, (uint32_t)pid, KEY_PID);
+
+	if (m->cache_pid == pid) {
+		m->cache_pid = 0;
+		m->cache_pm = NULL;
+	}
+	if (!s)
+		return;
+	pm_destroy((struct pidmaps *)(uintptr_t)s->v);
+	kv_remove(&m->pids, s);
+}
+
+static int pm_reserve(struct pidmaps *pm, size_t want)
+{
+	size_t ncap;
+	struct pfw_mapping *nv;
+
+	if (want <= pm->cap)
+		return 0;
+	ncap = pm->cap ? pm->cap * 2 : 16;
+	while (ncap < want)
+		ncap *= 2;
+	nv = realloc(pm->v, ncap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	pm->v = nv;
+	pm->cap = ncap;
+	return 0;
+}
+
+/* first index whose end is above @addr (ends are sorted too: no overlaps) */
+static size_t pm_lower(const struct pidmaps *pm, uint64_t addr)
+{
+	size_t lo = 0, hi = pm->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pm->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Remove [start, end) from @pm the way munmap() does: whole mappings go,
+ * partly covered ones shrink, and the right-hand part of a split keeps the
+ * file offset it had (pgoff advances by the bytes cut from its front), as
+ * __split_vma() does with vm_pgoff. Needs room for one more entry (a middle
+ * split). Returns where a mapping starting at @start belongs.
+ */
+static size_t pm_punch(struct pidmaps *pm, uint64_t start, uint64_t end)
+{
+	size_t lo = pm_lower(pm, start), hi;
+
+	pm->hint = 0;
+	if (lo < pm->n && pm->v[lo].start < start) {
+		struct pfw_mapping *x = &pm->v[lo];
+
+		if (x->end > end) {
+			struct pfw_mapping right = *x;
+
+			right.pgoff += end - x->start;
+			right.start = end;
+			x->end = start;
+			memmove(&pm->v[lo + 2], &pm->v[lo + 1], (pm->n - lo - 1) * sizeof(*x));
+			pm->v[lo + 1] = right;
+			pm->n++;
+			return lo + 1;
+		}
+		x->end = start;
+		lo++;
+	}
+	for (hi = lo; hi < pm->n && pm->v[hi].end <= end; hi++)
+		;
+	if (hi < pm->n && pm->v[hi].start < end) {
+		pm->v[hi].pgoff += end - pm->v[hi].start;
+		pm->v[hi].start = end;
+	}
+	if (hi > lo) {
+		memmove(&pm->v[lo], &pm->v[hi], (pm->n - hi) * sizeof(pm->v[0]));
+		pm->n -= hi - lo;
+	}
+	return lo;
+}
+
+static void index_path(struct pfw_maps *m, const struct pfw_mapping *x)
+{
+	struct kv_slot *s;
+	bool created;
+
+	if (!x->file)
+		return;
+	s = kv_get(&m->paths, x->inode, dev_key(x->dev_major, x->dev_minor), &created);
+	/* last wins: a rename or unlink shows in the newest mapping */
+	if (s)
+		s->v = (uintptr_t)x->path;
+}
+
+static int pm_insert(struct pfw_maps *m, struct pidmaps *pm, const struct pfw_mapping *x)
+{
+	size_t at;
+
+	if (pm_reserve(pm, pm->n + 2))
+		return -ENOMEM;
+	/* /proc/PID/maps is sorted: appending is the common case */
+	if (!pm->n || pm->v[pm->n - 1].end <= x->start) {
+		pm->v[pm->n++] = *x;
+	} else {
+		at = pm_punch(pm, x->start, x->end);
+		memmove(&pm->v[at + 1], &pm->v[at], (pm->n - at) * sizeof(*x));
+		pm->v[at] = *x;
+		pm->n++;
+	}
+	index_path(m, x);
+	return 0;
+}
+
+static bool is_real_file(const char *path, uint64_t inode)
+{
+	/* "anon_inode:[perf_event]", "[heap]" etc. have no file to speak of */
+	return inode && path[0] == '/';
+}
+
+void pfw_maps_mmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		   uint32_t dev_major, uint32_t dev_minor, uint64_t inode, const char *path)
+{
+	struct pfw_mapping x = {
+		.start = start,
+		.end = start + len,
+		.pgoff = pgoff,
+		.inode = inode,
+		.dev_major = dev_major,
+		.dev_minor = dev_minor,
+	};
+	struct pidmaps *pm;
+
+	if (!len)
+		return;
+	if (x.end < start)
+		x.end = UINT64_MAX;
+	x.path = path && *path ? pfw_maps_intern(m, path) : m->anon;
+	if (!x.path)
+		return;
+	x.file = is_real_file(x.path, inode);
+	pm = pm_get(m, pid);
+	if (pm)
+		pm_insert(m, pm, &x);
+}
+
+void pfw_maps_munmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len)
+{
+	struct pidmaps *pm = pm_lookup(m, pid);
+	uint64_t end = start + len;
+
+	if (!pm || !len)
+		return;
+	if (end < start)
+		end = UINT64_MAX;
+	if (pm_reserve(pm, pm->n + 1))
+		return;
+	pm_punch(pm, start, end);
+}
+
+void pfw_maps_fork(struct pfw_maps *m, pid_t parent, pid_t child)
+{
+	struct pidmaps *pp, *pc;
+
+	if (parent == child || pfw_maps_known(m, child))
+		return;
+	pp = pm_lookup(m, parent);
+	if (!pp)
+		return;
+	pc = pm_get(m, child);
+	if (!pc)
+		return;
+	/* pm_get() may have grown the pid table, but pidmaps are heap objects */
+	if (pm_reserve(pc, pp->n ? pp->n : 1))
+		return;
+	if (pp->n)
+		memcpy(pc->v, pp->v, pp->n * sizeof(pp->v[0]));
+	pc->n = pp->n;
+}
+
+void pfw_maps_exec(struct pfw_maps *m, pid_t pid)
+{
+	pm_drop(m, pid);
+}
+
+/*
+ * Comm entries stay: in a merged stream a fault from another CPU's buffer
+ * may sort after the exit record. They are bounded by pid_max (a reused tid
+ * overwrites its entry); the address space, the big part, goes now.
+ */
+void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
+{
+	pm_drop(m, pid);
+}
+
+bool pfw_maps_known(const struct pfw_maps *m, pid_t pid)
+{
+	return pm_lookup(m, pid) != NULL;
+}
+
+const struct pfw_mapping *pfw_maps_find(struct pfw_maps *m, pid_t pid, uint64_t addr)
+{
+	struct pidmaps *pm = pm_lookup(m, pid);
+	size_t i;
+
+	if (!pm)
+		return NULL;
+	m->cache_pid = pid;
+	m->cache_pm = pm;
+	if (pm->hint < pm->n && addr >= pm->v[pm->hint].start && addr < pm->v[pm->hint].end)
+		return &pm->v[pm->hint];
+	i = pm_lower(pm, addr);
+	if (i < pm->n && pm->v[i].start <= addr) {
+		pm->hint = i;
+		return &pm->v[i];
+	}
+	return NULL;
+}
+
+void pfw_maps_set_comm(struct pfw_maps *m, pid_t pid, pid_t tid, const char *comm)
+{
+	struct kv_slot *s;
+	struct comm_ent *e;
+	bool created;
+
+	if (!comm)
+		return;
+	s = kv_get(&m->comms, (uint32_t)tid, KEY_COMM, &created);
+	if (!s)
+		return;
+	if (created) {
+		e = calloc(1, sizeof(*e));
+		if (!e) {
+			kv_remove(&m->comms, s);
+			return;
+		}
+		s->v = (uintptr_t)e;
+	}
+	e = (struct comm_ent *)(uintptr_t)s->v;
+	e->pid = pid;
+	/* TASK_COMM_LEN is 16: longer input is cut like the kernel does */
+	strncpy(e->comm, comm, sizeof(e->comm) - 1);
+	e->comm[sizeof(e->comm) - 1] = '\0';
+}
+
+const char *pfw_maps_comm(const struct pfw_maps *m, pid_t tid)
+{
+	struct kv_slot *s = kv_find(&m->comms, (uint32_t)tid, KEY_COMM);
+
+	return s ? ((struct comm_ent *)(uintptr_t)s->v)->comm : NULL;
+}
+
+const char *pfw_maps_path_of(const struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor,
+			     uint64_t inode)
+{
+	struct kv_slot *s = kv_find(&m->paths, inode, dev_key(dev_major, dev_minor));
+
+	return s ? (const char *)(uintptr_t)s->v : NULL;
+}
+
+/* 1..@maxdig hex digits; false on none, too many or a non-digit stop */
+static bool parse_hex(const char **pp, const char *end, unsigned maxdig, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	unsigned n = 0;
+
+	for (; p < end && isxdigit((unsigned char)*p); p++, n++) {
+		int c = (unsigned char)*p;
+
+		if (n == maxdig)
+			return false;
+		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	if (!n)
+		return false;
+	*out = v;
+	*pp = p;
+	return true;
+}
+
+static bool parse_dec(const char **pp, const char *end, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+
+	if (p >= end || *p < '0' || *p > '9')
+		return false;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*pp = p;
+	return true;
+}
+
+static bool expect(const char **pp, const char *end, char c)
+{
+	if (*pp >= end || **pp != c)
+		return false;
+	(*pp)++;
+	return true;
+}
+
+/*
+ * One line as show_map_vma() prints it:
+ * "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " then padding and the name, or
+ * nothing (the trailing space stays) for anonymous memory. The name runs to
+ * the end of the line: spaces are printed raw and only '\n' is escaped (as
+ * "\012", seq_file_path(..., "\n")), so it is kept verbatim.
+ */
+static int parse_line(struct pfw_maps *m, const char *p, const char *end, struct pfw_mapping *x)
+{
+	uint64_t maj, min;
+	static const char perm[4][3] = {"r-", "w-", "x-", "ps"};
+	int i;
+
+	if (memchr(p, '\0', (size_t)(end - p)))
+		return -EINVAL;
+	if (!parse_hex(&p, end, 16, &x->start) || !expect(&p, end, '-') ||
+	    !parse_hex(&p, end, 16, &x->end) || !expect(&p, end, ' '))
+		return -EINVAL;
+	if (x->start >= x->end)
+		return -EINVAL;
+	for (i = 0; i < 4; i++, p++)
+		if (p >= end || (*p != perm[i][0] && *p != perm[i][1]))
+			return -EINVAL;
+	if (!expect(&p, end, ' ') || !parse_hex(&p, end, 16, &x->pgoff) || !expect(&p, end, ' ') ||
+	    !parse_hex(&p, end, 8, &maj) || !expect(&p, end, ':') || !parse_hex(&p, end, 8, &min) ||
+	    !expect(&p, end, ' ') || !parse_dec(&p, end, &x->inode))
+		return -EINVAL;
+	x->dev_major = (uint32_t)maj;
+	x->dev_minor = (uint32_t)min;
+	if (p < end && *p != ' ')
+		return -EINVAL;
+	while (p < end && *p == ' ')
+		p++;
+	x->path = p < end ? str_intern(&m->strs, p, (size_t)(end - p)) : m->anon;
+	if (!x->path)
+		return -ENOMEM;
+	x->file = is_real_file(x->path, x->inode);
+	return 0;
+}
+
+int pfw_maps_parse(struct pfw_maps *m, pid_t pid, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	struct pidmaps *pm = pm_get(m, pid);
+	int err = 0;
+
+	if (!pm)
+		return -ENOMEM;
+	pm->n = 0;
+	pm->hint = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		struct pfw_mapping x;
+		int r;
+
+		if (eol > p) {
+			r = parse_line(m, p, eol, &x);
+			if (!r)
+				r = pm_insert(m, pm, &x);
+			if (r == -ENOMEM)
+				return r;
+			if (r)
+				err = r;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return err ? err : pm->n > INT_MAX ? INT_MAX : (int)pm->n;
+}
+
+/* the whole file: seq_file hands out a page or so per read() */
+static int read_all(int dirfd, const char *name, char **buf, size_t *len)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *b = malloc(cap);
+	int fd, err = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (!b)
+		return -ENOMEM;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		free(b);
+		return err;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb = realloc(b, cap * 2);
+
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (!r)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (err) {
+		free(b);
+		return err;
+	}
+	/* the loop grows before it reads, so n < cap here */
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static void load_comms(struct pfw_maps *m, int piddir, pid_t pid)
+{
+	int tfd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	if (tfd < 0)
+		return;
+	d = fdopendir(tfd);
+	if (!d) {
+		close(tfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char name[300], *buf, *nl;
+		size_t len;
+		char *endp;
+		long tid;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		tid = strtol(de->d_name, &endp, 10);
+		if (*endp || tid <= 0 || tid > INT_MAX)
+			continue;
+		snprintf(name, sizeof(name), "%s/comm", de->d_name);
+		/* a thread may exit between readdir() and open(): skip it */
+		if (read_all(dirfd(d), name, &buf, &len))
+			continue;
+		nl = memchr(buf, '\n', len);
+		if (nl)
+			*nl = '\0';
+		pfw_maps_set_comm(m, pid, (pid_t)tid, buf);
+		free(buf);
+	}
+	closedir(d);
+}
+
+int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
+{
+	char path[PATH_MAX];
+	size_t len;
+	char *buf;
+	int dfd, r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "%s/%d", procfs ? procfs : "/proc", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	r = read_all(dfd, "maps", &buf, &len);
+	if (r) {
+		close(dfd);
+		return r == -ENOENT ? -ESRCH : r;
+	}
+	r = pfw_maps_parse(m, pid, buf, len);
+	free(buf);
+	load_comms(m, dfd, pid);
+	close(dfd);
+	return r < 0 ? r : 0;
+}
