@@ -47,7 +47,7 @@ probe() { # backend mode
 	esac
 	line=$("$PFWATCH" --list-backends --format=json $extra 2>&1 | grep "\"backend\":\"$1\"" | head -n 1)
 	if [ -z "$line" ]; then
-		avail=false
+		avail=broken
 		attach=-
 		detail="pfwatch --list-backends gave no row for $1"
 		return
@@ -119,6 +119,12 @@ for b in perf bpf ftrace; do
 		label=$b
 		[ "$m" = auto ] || label="$b/$m"
 		probe "$b" "$m"
+		if [ "$avail" = broken ]; then
+			# a probe that cannot even answer is a failure, never a skip
+			emit "not ok" "$lane: $label: $detail"
+			echo "$lane|$b|$m|fail|$detail" >>"$matrix"
+			continue
+		fi
 		if [ "$avail" != true ]; then
 			skip "$lane: $label" "unavailable: $detail"
 			echo "$lane|$b|$m|skip|$detail" >>"$matrix"
@@ -152,18 +158,35 @@ for b in perf bpf ftrace; do
 done
 
 # --validate: every backend and mode against the ground truth, in this lane.
+# JSON, so each backend/mode becomes its own TAP line; the exit code is
+# checked on its own (SPEC: 0 agree, 4 disagree, 3 nothing could run).
 vout=${TMPDIR:-/tmp}/pfw-validate.$$.out
-(cd "${TMPDIR:-/tmp}" && timeout "$tmo" "$PFWATCH" --validate >"$vout" 2>&1)
+(cd "${TMPDIR:-/tmp}" && timeout "$tmo" "$PFWATCH" --validate --format=json >"$vout" 2>"$vout.err")
 rc=$?
-sed 's/^/# /' "$vout"
-rm -f "$vout"
+sed 's/^/# /' "$vout" "$vout.err"
+while IFS= read -r l; do
+	case "$l" in
+	*'"record":"validate"'*) ;;
+	*) continue ;;
+	esac
+	vb=$(json_str backend "$l")
+	va=$(json_str attach "$l")
+	vr=$(json_str result "$l")
+	vd=$(json_str detail "$l")
+	case "$vr" in
+	pass) emit ok "$lane: validate: $vb/$va: $vd" ;;
+	skip) skip "$lane: validate: $vb/$va" "$vd" ;;
+	*) emit "not ok" "$lane: validate: $vb/$va: $vr: $vd" ;;
+	esac
+done <"$vout"
+rm -f "$vout" "$vout.err"
 case $rc in
 0)
-	emit ok "$lane: pfwatch --validate"
+	emit ok "$lane: pfwatch --validate exits 0"
 	echo "$lane|validate|-|pass|exit 0" >>"$matrix"
 	;;
 *)
-	emit "not ok" "$lane: pfwatch --validate (exit $rc)"
+	emit "not ok" "$lane: pfwatch --validate exits 0 (got $rc)"
 	echo "$lane|validate|-|fail|exit $rc" >>"$matrix"
 	;;
 esac
