@@ -26,7 +26,7 @@ mkdir -p /data/tmp
 chmod 1777 /data/tmp
 
 export PFW_LANE=$lane TMPDIR=/data/tmp HOME=/data/tmp
-export top_srcdir=/pfw top_builddir=/pfw PFW_TESTBIN=/pfw
+export top_srcdir=/pfw top_builddir=/pfw PFW_TESTBIN=/pfw/tests/integration
 export PFWATCH=/pfw/pfwatch PFWATCH_WORKLOAD=/pfw/pfwatch-workload
 export PATH=/pfw:$PATH
 export PFW_MATRIX=/data/matrix.txt PFW_TEST_TIMEOUT=$(sed -n 's/.*pfw\.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)

@@ -19,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 t0=$(date +%s)
 PFW_LANE=host TMPDIR=$tmp PFW_MATRIX=$out/host.matrix \
 	PFWATCH=${PFWATCH:-$top_builddir/pfwatch} PFWATCH_WORKLOAD=${PFWATCH_WORKLOAD:-$top_builddir/pfwatch-workload} \
-	top_srcdir=$top_srcdir top_builddir=$top_builddir PFW_TESTBIN=${PFW_TESTBIN:-$top_builddir} \
+	top_srcdir=$top_srcdir top_builddir=$top_builddir PFW_TESTBIN=${PFW_TESTBIN:-$top_builddir/tests/integration} \
 	sh "$here/suite.sh"
 rc=$?
 echo "host|$(($(date +%s) - t0))" >"$out/host.time"

@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 : >"$out/unprivileged.matrix"
 env="PFW_LANE=unprivileged TMPDIR=$tmp HOME=$tmp PFW_MATRIX=$tmp/matrix
 PFWATCH=${PFWATCH:-$top_builddir/pfwatch} PFWATCH_WORKLOAD=${PFWATCH_WORKLOAD:-$top_builddir/pfwatch-workload}
-top_srcdir=$top_srcdir top_builddir=$top_builddir PFW_TESTBIN=${PFW_TESTBIN:-$top_builddir}
+top_srcdir=$top_srcdir top_builddir=$top_builddir PFW_TESTBIN=${PFW_TESTBIN:-$top_builddir/tests/integration}
 PATH=/usr/bin:/bin"
 t0=$(date +%s)
 if [ "$(id -u)" -eq 0 ]; then
