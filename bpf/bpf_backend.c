@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The bpf backend: loads bpf/pfwatch.bpf.c through its skeleton, picks an
+ * attach mode by trying (fentry, kprobe, tp), streams faults from a ring
+ * buffer (perf buffer where the kernel has none) or reads the in-kernel
+ * aggregation maps for --view=summary. Every kernel object is owned by a
+ * file descriptor of this process, so nothing survives its exit, whatever
+ * the way it exits; nothing is pinned.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/perf_event.h>
+#include <linux/types.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "agg.h"
+#include "backend.h"
+#include "maps.h"
+#include "opts.h"
+#include "session.h"
+
+#include "bpf/pfwatch_bpf.h"
+#include "bpf/pfwatch.skel.h"
+
+enum bpf_mode {
+	MODE_FENTRY,
+	MODE_KPROBE,
+	MODE_TP,
+	MODE_NR,
+};
+
+static const char *const mode_names[] = {"fentry", "kprobe", "tp", NULL};
+
+struct bpf_priv {
+	struct pfw_session *s;
+	struct pfwatch_bpf *skel;
+	enum bpf_mode mode;
+	bool ringbuf;
+	bool aggregate;
+	bool stopped;
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	struct bpf_link **links;
+	size_t nr_links;
+	int delivered; /* by the current poll() */
+	uint64_t counters[PFW_BPF_CNT_NR];
+};
+
+/*
+ * libbpf prints through a callback (it is a library): keep its last warning
+ * for the error line, and pass everything to -v of the session being opened.
+ */
+static struct pfw_session *libbpf_session;
+static char libbpf_last[256];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (level == LIBBPF_WARN && n)
+		snprintf(libbpf_last, sizeof(libbpf_last), "%s", line);
+	if (libbpf_session)
+		pfw_session_verbose(libbpf_session, "libbpf: %s", line);
+	return 0;
+}
+
+static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group,
+			    unsigned long fl)
+{
+	return syscall(__NR_perf_event_open, attr, pid, cpu, group, fl);
+}
+
+/* root, or CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN (older kernels) */
+static bool have_privileges(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+	uint64_t eff;
+
+	if (syscall(__NR_capget, &hdr, data))
+		return geteuid() == 0;
+	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+	if (eff & (1ull << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON));
+}
+
+/*
+ * fentry_can_attach() of libbpf-tools: the function must be in the kernel's
+ * BTF, and a two-instruction tracing program must load and attach. Both are
+ * closed at once: nothing stays attached.
+ */
+static int probe_fentry(char *why, size_t len)
+{
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *vmlinux;
+	int id, prog, link;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		snprintf(why, len, "no kernel BTF (/sys/kernel/btf/vmlinux)");
+		return -ENOENT;
+	}
+	id = btf__find_by_name_kind(vmlinux, "handle_mm_fault", BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id < 0) {
+		snprintf(why, len, "handle_mm_fault not in the kernel's BTF");
+		return -ENOENT;
+	}
+	opts.attach_btf_id = id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (prog < 0) {
+		snprintf(why, len, "BPF tracing programs refused (%s)",
+			 errno == EPERM ? "EPERM" : strerror(errno));
+		return -errno;
+	}
+	link = bpf_raw_tracepoint_open(NULL, prog);
+	if (link < 0) {
+		int e = errno;
+
+		close(prog);
+		snprintf(why, len, "BPF trampoline attach to handle_mm_fault failed (%s)",
+			 strerror(e));
+		return -e;
+	}
+	close(link);
+	close(prog);
+	return 0;
+}
+
+static int read_int_file(const char *path, int *v)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%d", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/*
+ * libbpf attaches kprobes through the perf_kprobe PMU (4.17+) or the legacy
+ * kprobe_events file; either needs CONFIG_KPROBES. Open and close one
+ * kprobe event on handle_mm_fault: that also sees lockdown and a missing
+ * symbol.
+ */
+static int probe_kprobe(char *why, size_t len)
+{
+	struct perf_event_attr attr = {.size = sizeof(attr)};
+	int type, fd;
+
+	if (read_int_file("/sys/bus/event_source/devices/kprobe/type", &type)) {
+		if (access("/sys/kernel/tracing/kprobe_events", F_OK) &&
+		    access("/sys/kernel/debug/tracing/kprobe_events", F_OK)) {
+			snprintf(why, len, "kernel built without CONFIG_KPROBES");
+			return -ENOENT;
+		}
+		/* legacy kprobe_events only (< 4.17): libbpf still copes */
+	} else {
+		attr.type = type;
+		attr.config1 = (uint64_t)(uintptr_t) "handle_mm_fault";
+		fd = perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, len, "kprobe on handle_mm_fault refused (%s%s)",
+				 strerror(errno),
+				 errno == EPERM ? "; lockdown=confidentiality?" : "");
+			return -errno;
+		}
+		close(fd);
+	}
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_probe_read_kernel, NULL) <= 0) {
+		snprintf(why, len, "bpf_probe_read_kernel refused (lockdown=confidentiality)");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int probe_tp(char *why, size_t len)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_PAGE_FAULTS_MAJ,
+		.sample_period = 1,
+		.disabled = 1,
+	};
+	int fd;
+
+	fd = perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "CPU-wide page-fault software event refused (%s)",
+			 strerror(errno));
+		return -errno;
+	}
+	close(fd);
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_PERF_EVENT, NULL) <= 0) {
+		snprintf(why, len, "BPF perf_event programs refused");
+		return -EPERM;
+	}
+	/* bpf_find_vma() is 5.17 (7c7e3d31e785); it needs a BTF task (5.11) */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_find_vma, NULL) <= 0) {
+		snprintf(why, len, "bpf_find_vma() missing (kernel < 5.17 or no BTF)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int probe_mode(enum bpf_mode m, char *why, size_t len)
+{
+	switch (m) {
+	case MODE_FENTRY:
+		return probe_fentry(why, len);
+	case MODE_KPROBE:
+		return probe_kprobe(why, len);
+	case MODE_TP:
+		return probe_tp(why, len);
+	default:
+		snprintf(why, len, "unknown mode");
+		return -EINVAL;
+	}
+}
+
+static int mode_of(const char *name)
+{
+	for (int i = 0; i < MODE_NR; i++)
+		if (!strcmp(mode_names[i], name))
+			return i;
+	return -1;
+}
+
+/*
+ * Pick the mode: the forced one, else the first that works. @detail gets
+ * why each better mode (or the forced one) cannot run.
+ */
+static int choose_mode(const struct pfw_opts *opts, char *detail, size_t len)
+{
+	const char *forced = opts && opts->bpf_attach && strcmp(opts->bpf_attach, "auto")
+				     ? opts->bpf_attach
+				     : NULL;
+	char why[256];
+	size_t off = 0;
+	int m;
+
+	detail[0] = '\0';
+	libbpf_set_print(libbpf_print);
+	if (!have_privileges()) {
+		snprintf(detail, len, "needs root or CAP_BPF+CAP_PERFMON");
+		return -EPERM;
+	}
+	if (forced) {
+		m = mode_of(forced);
+		if (m < 0) {
+			snprintf(detail, len, "unknown attach mode '%s' (fentry, kprobe, tp)",
+				 forced);
+			return -EINVAL;
+		}
+		if (probe_mode(m, why, sizeof(why))) {
+			snprintf(detail, len, "%s: %s", forced, why);
+			return -ENOTSUP;
+		}
+		return m;
+	}
+	for (m = 0; m < MODE_NR; m++) {
+		if (!probe_mode(m, why, sizeof(why)))
+			return m;
+		off += snprintf(detail + off, off < len ? len - off : 0, "%s%s: %s",
+				off ? "; " : "", mode_names[m], why);
+		if (off >= len)
+			off = len - 1;
+	}
+	return -ENOTSUP;
+}
+
+static void bpf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
+{
+	int m = choose_mode(opts, res->detail, sizeof(res->detail));
+
+	res->available = m >= 0;
+	snprintf(res->attach, sizeof(res->attach), "%s", m >= 0 ? mode_names[m] : "-");
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct bpf_priv *p = ctx;
+	const struct pfw_bpf_event *e = data;
+	struct pfw_event ev = {0};
+	size_t hdr = sizeof(*e) - sizeof(e->stack);
+
+	if (size < hdr)
+		return 0;
+	ev.time_ns = e->time_ns;
+	ev.addr = e->addr;
+	ev.ip = e->ip;
+	ev.latency_ns = e->latency_ns;
+	ev.inode = e->ino;
+	ev.offset = e->offset;
+	/* the kernel's internal dev_t: MINORBITS = 20 */
+	ev.dev_major = e->dev >> 20;
+	ev.dev_minor = e->dev & 0xfffff;
+	ev.pid = e->pid;
+	ev.tid = e->tid;
+	ev.flags = e->flags; /* PFW_BPF_F_* are the PFW_EV_* bits */
+	ev.kind = e->kind ? PFW_MAJOR : PFW_MINOR;
+	memcpy(ev.comm, e->comm, sizeof(ev.comm));
+	ev.comm[PFW_COMM_LEN - 1] = '\0';
+	if (e->nr_stack && size >= hdr + e->nr_stack * sizeof(__u64)) {
+		ev.stack = (const uint64_t *)e->stack;
+		ev.nr_stack = e->nr_stack;
+	}
+	pfw_session_emit(p->s, &ev);
+	p->delivered++;
+	return 0;
+}
+
+static void handle_perf_event(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	handle_event(ctx, data, size);
+}
+
+static void handle_perf_lost(void *ctx, int cpu, __u64 n)
+{
+	struct bpf_priv *p = ctx;
+
+	(void)cpu;
+	pfw_session_lost(p->s, n);
+}
+
+static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m)
+{
+	bpf_program__set_autoload(skel->progs.pfw_fentry, m == MODE_FENTRY);
+	bpf_program__set_autoload(skel->progs.pfw_fexit, m == MODE_FENTRY);
+	bpf_program__set_autoload(skel->progs.pfw_kprobe, m == MODE_KPROBE);
+	bpf_program__set_autoload(skel->progs.pfw_kretprobe, m == MODE_KPROBE);
+	bpf_program__set_autoload(skel->progs.pfw_tp_entry, m == MODE_TP);
+	bpf_program__set_autoload(skel->progs.pfw_tp_major, m == MODE_TP);
+	bpf_program__set_autoload(skel->progs.pfw_tp_minor, m == MODE_TP);
+}
+
+static int configure(struct bpf_priv *p, char *err, size_t errlen)
+{
+	const struct pfw_opts *o = p->s->opts;
+	const struct pfw_target *t = &p->s->target;
+	struct pfwatch_bpf *skel = p->skel;
+	int ncpu = libbpf_num_possible_cpus();
+
+	skel->rodata->target_kind = t->kind == PFW_TARGET_COMMAND ? PFW_BPF_TARGET_COMMAND
+				    : t->kind == PFW_TARGET_PIDS  ? PFW_BPF_TARGET_PIDS
+								  : PFW_BPF_TARGET_SYSTEM;
+	skel->rodata->cgroup_id = o->cgroup_id;
+	if (o->comm && *o->comm) {
+		/* the kernel keeps TASK_COMM_LEN - 1 characters: match what it keeps */
+		skel->rodata->filter_comm = true;
+		strncpy((char *)skel->rodata->want_comm, o->comm, PFW_BPF_COMM_LEN - 1);
+	}
+	skel->rodata->want_faults = o->faults ? o->faults : (PFW_WANT_MAJOR | PFW_WANT_MINOR);
+	skel->rodata->aggregate = p->aggregate;
+	skel->rodata->call_graph = o->call_graph && !p->aggregate;
+	skel->rodata->measure_latency = !o->no_latency;
+	skel->rodata->have_task_btf =
+		libbpf_probe_bpf_helper(p->mode == MODE_TP ? BPF_PROG_TYPE_PERF_EVENT
+							   : BPF_PROG_TYPE_KPROBE,
+					BPF_FUNC_get_current_task_btf, NULL) > 0;
+
+	/* ringbuf is 5.8; before that libbpf-tools' perf-buffer fallback */
+	p->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
+	skel->rodata->use_ringbuf = p->ringbuf;
+	if (!p->ringbuf) {
+		bpf_map__set_type(skel->maps.events, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+		bpf_map__set_key_size(skel->maps.events, sizeof(int));
+		bpf_map__set_value_size(skel->maps.events, sizeof(int));
+		bpf_map__set_max_entries(skel->maps.events, ncpu > 0 ? ncpu : 1);
+	}
+	/* preallocated hash maps: shrink what this run does not use */
+	if (!p->aggregate) {
+		bpf_map__set_max_entries(skel->maps.agg_threads, 1);
+		bpf_map__set_max_entries(skel->maps.agg_files, 1);
+		bpf_map__set_max_entries(skel->maps.agg_pages, 1);
+	} else {
+		bpf_map__set_max_entries(skel->maps.events,
+					 p->ringbuf ? 4096
+						    : bpf_map__max_entries(skel->maps.events));
+		bpf_map__set_max_entries(skel->maps.agg_pages, 1 << 18);
+	}
+	if (p->mode == MODE_TP)
+		bpf_map__set_max_entries(skel->maps.inflights, 1);
+	else
+		bpf_map__set_max_entries(skel->maps.tp_entries, 1);
+	if (t->kind == PFW_TARGET_SYSTEM)
+		bpf_map__set_max_entries(skel->maps.targets, 1);
+	set_autoload(skel, p->mode);
+	if (p->mode == MODE_TP && !skel->rodata->have_task_btf) {
+		snprintf(err, errlen, "tp mode needs bpf_get_current_task_btf() (kernel 5.11+)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void bpf_close(void *priv);
+
+static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errlen)
+{
+	struct bpf_priv *p;
+	char detail[PFW_DETAIL_LEN];
+	int m, ret;
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*privp = p;
+	p->s = s;
+	libbpf_session = s;
+	m = choose_mode(s->opts, detail, sizeof(detail));
+	if (m < 0) {
+		snprintf(err, errlen, "bpf backend unavailable: %s", detail);
+		return m;
+	}
+	p->mode = m;
+	if (detail[0])
+		pfw_session_verbose(s, "bpf: using %s; %s", mode_names[m], detail);
+	else
+		pfw_session_verbose(s, "bpf: using %s", mode_names[m]);
+	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY;
+
+	p->skel = pfwatch_bpf__open();
+	if (!p->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return ret ? ret : -EINVAL;
+	}
+	ret = configure(p, err, errlen);
+	if (ret)
+		return ret;
+	libbpf_last[0] = '\0';
+	ret = pfwatch_bpf__load(p->skel);
+	if (ret) {
+		snprintf(err, errlen, "loading the BPF programs (%s mode) failed: %s%s%s",
+			 mode_names[m], strerror(-ret), libbpf_last[0] ? ": " : "", libbpf_last);
+		return ret;
+	}
+
+	for (size_t i = 0; i < s->target.nr_pids; i++) {
+		__u32 pid = s->target.pids[i];
+		__u8 one = 1;
+
+		if (bpf_map__update_elem(p->skel->maps.targets, &pid, sizeof(pid), &one,
+					 sizeof(one), BPF_ANY)) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot add pid %u to the BPF target set: %s", pid,
+				 strerror(errno));
+			return ret;
+		}
+	}
+	if (s->target.kind == PFW_TARGET_COMMAND && s->target.child > 0) {
+		__u32 pid = s->target.child;
+		__u8 one = 1;
+
+		bpf_map__update_elem(p->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one),
+				     BPF_ANY);
+	}
+
+	if (p->ringbuf)
+		p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), handle_event, p, NULL);
+	else
+		p->pb = perf_buffer__new(bpf_map__fd(p->skel->maps.events), 64, handle_perf_event,
+					 handle_perf_lost, p, NULL);
+	if (!p->rb && !p->pb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot set up the BPF event buffer: %s", strerror(errno));
+		return ret ? ret : -ENOMEM;
+	}
+	s->kernel_aggregates = p->aggregate;
+	return 0;
+}
+
+static int add_link(struct bpf_priv *p, struct bpf_link *l)
+{
+	struct bpf_link **n;
+
+	if (!l)
+		return -errno;
+	n = realloc(p->links, (p->nr_links + 1) * sizeof(*n));
+	if (!n) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
+	}
+	p->links = n;
+	p->links[p->nr_links++] = l;
+	return 0;
+}
+
+static void destroy_links(struct bpf_priv *p)
+{
+	for (size_t i = 0; i < p->nr_links; i++)
+		bpf_link__destroy(p->links[i]);
+	free(p->links);
+	p->links = NULL;
+	p->nr_links = 0;
+}
+
+/*
+ * CPU-wide events, filtered in the kernel: per-task events would need
+ * inherit (and then one event per thread of every -p process), while the
+ * target set map follows forks for free.
+ */
+static int attach_sw(struct bpf_priv *p, struct bpf_program *prog, unsigned long long config)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = config,
+		.sample_period = 1,
+		.disabled = 1,
+	};
+	int ncpu = libbpf_num_possible_cpus();
+	int ret, fd, attached = 0;
+
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		fd = perf_event_open(&attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV) /* possible but offline CPU */
+				continue;
+			return -errno;
+		}
+		/* the link owns fd from here: bpf_link__destroy() closes it */
+		ret = add_link(p, bpf_program__attach_perf_event(prog, fd));
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+		attached++;
+	}
+	return attached ? 0 : -ENODEV;
+}
+
+static int bpf_start(void *priv)
+{
+	struct bpf_priv *p = priv;
+	struct pfwatch_bpf *skel = p->skel;
+	int ret = 0;
+
+	switch (p->mode) {
+	case MODE_FENTRY:
+		ret = add_link(p, bpf_program__attach(skel->progs.pfw_fexit));
+		if (!ret)
+			ret = add_link(p, bpf_program__attach(skel->progs.pfw_fentry));
+		break;
+	case MODE_KPROBE:
+		ret = add_link(p, bpf_program__attach(skel->progs.pfw_kretprobe));
+		if (!ret)
+			ret = add_link(p, bpf_program__attach(skel->progs.pfw_kprobe));
+		break;
+	case MODE_TP:
+		/* completions first: an entry without them would only wait in the map */
+		ret = attach_sw(p, skel->progs.pfw_tp_major, PERF_COUNT_SW_PAGE_FAULTS_MAJ);
+		if (!ret)
+			ret = attach_sw(p, skel->progs.pfw_tp_minor, PERF_COUNT_SW_PAGE_FAULTS_MIN);
+		if (!ret && !p->s->opts->no_latency)
+			ret = attach_sw(p, skel->progs.pfw_tp_entry, PERF_COUNT_SW_PAGE_FAULTS);
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	if (ret) {
+		pfw_session_verbose(p->s, "bpf: attaching %s failed: %s", mode_names[p->mode],
+				    strerror(-ret));
+		destroy_links(p);
+	}
+	return ret;
+}
+
+static int bpf_poll(void *priv, int timeout_ms)
+{
+	struct bpf_priv *p = priv;
+	int ret;
+
+	p->delivered = 0;
+	if (p->rb)
+		ret = ring_buffer__poll(p->rb, timeout_ms);
+	else if (p->pb)
+		ret = perf_buffer__poll(p->pb, timeout_ms);
+	else
+		return 0;
+	if (ret < 0 && ret != -EINTR)
+		return ret;
+	return p->delivered;
+}
+
+static void read_counters(struct bpf_priv *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 i = 0; i < PFW_BPF_CNT_NR; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map__lookup_elem(p->skel->maps.counters, &i, sizeof(i), vals,
+					 ncpu * sizeof(*vals), 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		p->counters[i] = sum;
+	}
+	free(vals);
+}
+
+static void lat_merge(uint64_t *cnt, uint64_t *tot, uint64_t *mn, uint64_t *mx, __u64 c, __u64 t,
+		      __u64 lo, __u64 hi)
+{
+	if (!c)
+		return;
+	if (!*cnt || lo < *mn)
+		*mn = lo;
+	if (hi > *mx)
+		*mx = hi;
+	*cnt += c;
+	*tot += t;
+}
+
+static void read_aggregates(struct bpf_priv *p)
+{
+	struct pfw_session *s = p->s;
+	struct pfwatch_bpf *skel = p->skel;
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 tid, next;
+	struct pfw_bpf_file_key fk, fnext;
+	struct pfw_bpf_file *fv;
+	__u64 *hv;
+	bool first;
+
+	if (ncpu <= 0 || !s->agg)
+		return;
+
+	first = true;
+	while (!bpf_map__get_next_key(skel->maps.agg_threads, first ? NULL : &tid, &next,
+				      sizeof(next))) {
+		struct pfw_bpf_thread v;
+		struct pfw_thread_stats t = {0};
+
+		first = false;
+		tid = next;
+		if (bpf_map__lookup_elem(skel->maps.agg_threads, &tid, sizeof(tid), &v, sizeof(v),
+					 0))
+			continue;
+		t.pid = v.pid;
+		t.tid = tid;
+		memcpy(t.comm, v.comm, sizeof(t.comm));
+		t.comm[PFW_COMM_LEN - 1] = '\0';
+		t.major = v.major;
+		t.minor = v.minor;
+		t.lat_count = v.lat_count;
+		t.lat_total_ns = v.lat_total;
+		t.lat_min_ns = v.lat_min;
+		t.lat_max_ns = v.lat_max;
+		/* file rows are keyed by (dev, ino): learn the paths while the process lives */
+		if (s->maps && !pfw_maps_known(s->maps, v.pid))
+			pfw_maps_load_proc(s->maps, "/proc", v.pid);
+		pfw_agg_add_thread(s->agg, &t);
+	}
+
+	fv = calloc(ncpu, sizeof(*fv));
+	if (!fv)
+		return;
+	first = true;
+	while (!bpf_map__get_next_key(skel->maps.agg_files, first ? NULL : &fk, &fnext,
+				      sizeof(fnext))) {
+		struct pfw_file_stats f = {0};
+
+		first = false;
+		fk = fnext;
+		if (bpf_map__lookup_elem(skel->maps.agg_files, &fk, sizeof(fk), fv,
+					 ncpu * sizeof(*fv), 0))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			f.major += fv[c].major;
+			f.minor += fv[c].minor;
+			f.pages += fv[c].pages;
+			lat_merge(&f.lat_count, &f.lat_total_ns, &f.lat_min_ns, &f.lat_max_ns,
+				  fv[c].lat_count, fv[c].lat_total, fv[c].lat_min, fv[c].lat_max);
+		}
+		if (!fk.dev && !fk.ino) {
+			f.path = "[anon]";
+		} else {
+			f.file = true;
+			f.inode = fk.ino;
+			f.dev_major = fk.dev >> 20;
+			f.dev_minor = fk.dev & 0xfffff;
+			f.path = s->maps ? pfw_maps_path_of(s->maps, f.dev_major, f.dev_minor,
+							    f.inode)
+					 : NULL;
+			if (!f.path)
+				f.path = "[unknown]";
+		}
+		pfw_agg_add_file(s->agg, &f);
+	}
+	free(fv);
+
+	hv = calloc(ncpu, sizeof(*hv));
+	if (!hv)
+		return;
+	for (__u32 i = 0; i < 2 * PFW_BPF_HIST; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map__lookup_elem(skel->maps.agg_hist, &i, sizeof(i), hv, ncpu * sizeof(*hv),
+					 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += hv[c];
+		if (sum)
+			pfw_agg_add_hist(s->agg, i >= PFW_BPF_HIST ? PFW_MAJOR : PFW_MINOR,
+					 i % PFW_BPF_HIST, sum);
+	}
+	free(hv);
+}
+
+static int bpf_stop(void *priv)
+{
+	struct bpf_priv *p = priv;
+
+	if (!p || p->stopped || !p->skel)
+		return 0;
+	p->stopped = true;
+	destroy_links(p);
+	/* the programs are detached: whatever is in the buffer is all there is */
+	p->delivered = 0;
+	if (p->rb)
+		ring_buffer__consume(p->rb);
+	else if (p->pb)
+		perf_buffer__consume(p->pb);
+	read_counters(p);
+	if (p->counters[PFW_BPF_CNT_LOST])
+		pfw_session_lost(p->s, p->counters[PFW_BPF_CNT_LOST]);
+	if (p->counters[PFW_BPF_CNT_VMA_BUSY])
+		pfw_session_verbose(p->s,
+				    "bpf: %llu faults without file identity (mmap_lock busy), "
+				    "resolved by address",
+				    (unsigned long long)p->counters[PFW_BPF_CNT_VMA_BUSY]);
+	if (p->counters[PFW_BPF_CNT_PAGES_FULL])
+		pfw_session_verbose(p->s,
+				    "bpf: page set full: per-file pages undercounted by up to %llu",
+				    (unsigned long long)p->counters[PFW_BPF_CNT_PAGES_FULL]);
+	if (p->counters[PFW_BPF_CNT_AGG_FULL]) {
+		/* a fault the summary does not hold is a lost one */
+		pfw_session_lost(p->s, p->counters[PFW_BPF_CNT_AGG_FULL]);
+	}
+	if (p->aggregate)
+		read_aggregates(p);
+	return p->delivered;
+}
+
+static void bpf_close(void *priv)
+{
+	struct bpf_priv *p = priv;
+
+	if (!p)
+		return;
+	destroy_links(p);
+	ring_buffer__free(p->rb);
+	perf_buffer__free(p->pb);
+	pfwatch_bpf__destroy(p->skel);
+	if (libbpf_session == p->s)
+		libbpf_session = NULL;
+	free(p);
+}
+
+static const char *bpf_attach(void *priv)
+{
+	struct bpf_priv *p = priv;
+
+	return p ? mode_names[p->mode] : "-";
+}
+
+const struct pfw_backend pfw_backend_bpf = {
+	.name = "bpf",
+	.help = "libbpf CO-RE programs on the fault path (fentry, kprobe or perf-event attach)",
+	.modes = mode_names,
+	.probe = bpf_probe,
+	.open = bpf_open,
+	.start = bpf_start,
+	.poll = bpf_poll,
+	.stop = bpf_stop,
+	.close = bpf_close,
+	.attach = bpf_attach,
+};

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pfwatch's kernel side: every attach mode in one object; the loader turns
+ * off the programs of the modes it does not use before loading.
+ *
+ *   tp      perf_event programs on the per-CPU PAGE_FAULTS (entry) and
+ *           PAGE_FAULTS_MAJ/_MIN (completion) software events. The
+ *           completion events come from mm_account_fault() (5.9+), so they
+ *           are the kernel's own verdict: one per completed fault, none for
+ *           a VM_FAULT_RETRY attempt, none for GUP (regs == NULL).
+ *   fentry  fentry/fexit on handle_mm_fault (5.9+ signature).
+ *   kprobe  kprobe/kretprobe on handle_mm_fault (5.9+ signature).
+ *
+ * The tp path reads kernel memory only through BTF-typed pointers (the
+ * bpf_find_vma() callback's vma, bpf_get_current_task_btf()), never through
+ * bpf_probe_read_kernel(), which confidentiality lockdown refuses at
+ * verification (5.13+, ff40e51043af).
+ */
+#include "kernel_types.h"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "pfwatch_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* mm_types.h; stable since vm_fault_t (4.17) except where noted */
+#define VM_FAULT_OOM		0x000001
+#define VM_FAULT_SIGBUS		0x000002
+#define VM_FAULT_MAJOR		0x000004
+#define VM_FAULT_HWPOISON	0x000010
+#define VM_FAULT_HWPOISON_LARGE 0x000020
+#define VM_FAULT_SIGSEGV	0x000040
+#define VM_FAULT_RETRY		0x000400
+#define VM_FAULT_FALLBACK	0x000800
+#define VM_FAULT_ERROR                                                           \
+	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON | \
+	 VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
+#define FAULT_FLAG_TRIED (1u << 5)
+
+/* x86-64: 4 KiB base pages (huge pages are still indexed in 4 KiB units) */
+#define PFW_PAGE_SHIFT 12
+#define PFW_PAGE_MASK  (~((1ull << PFW_PAGE_SHIFT) - 1))
+
+/* set by the loader before load(); the verifier prunes what they disable */
+const volatile __u32 target_kind = PFW_BPF_TARGET_SYSTEM;
+const volatile __u64 cgroup_id = 0;
+const volatile bool filter_comm = false;
+const volatile char want_comm[PFW_BPF_COMM_LEN] = {};
+const volatile __u32 want_faults = 3; /* bit 0 major, bit 1 minor */
+const volatile bool aggregate = false;
+const volatile bool call_graph = false;
+const volatile bool use_ringbuf = true;
+const volatile bool measure_latency = true;
+const volatile bool have_task_btf = true;
+
+/* tgids traced; COMMAND also adds every descendant it discovers */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* tp: the open PAGE_FAULTS entry of each thread (a thread faults sequentially) */
+struct tp_entry {
+	__u64 ts;
+	__u64 addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct tp_entry);
+} tp_entries SEC(".maps");
+
+/* fentry/kprobe: a handle_mm_fault() in flight, captured at entry */
+struct inflight {
+	__u64 first_ts; /* entry of the first attempt: latency spans every retry */
+	__u64 addr;
+	__u64 ip;
+	__u64 ino;
+	__u64 offset;
+	__u32 dev;
+	__u32 flags; /* FAULT_FLAG_* of the latest attempt */
+	__u8 has_file;
+	__u8 user;
+	__u8 in_call; /* between entry and return of a user-fault attempt */
+	__u8 retried; /* the last attempt returned VM_FAULT_RETRY */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflights SEC(".maps");
+
+/* RINGBUF; the loader turns it into a PERF_EVENT_ARRAY where ringbuf is missing (<5.8) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pfw_bpf_event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PFW_BPF_CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct pfw_bpf_thread);
+} agg_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pfw_bpf_file_key);
+	__type(value, struct pfw_bpf_file);
+} agg_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct pfw_bpf_page_key);
+	__type(value, __u8);
+} agg_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * PFW_BPF_HIST);
+	__type(key, __u32);
+	__type(value, __u64);
+} agg_hist SEC(".maps");
+
+/* one completed fault, before it is streamed or aggregated */
+struct fault {
+	__u64 addr;
+	__u64 ip;
+	__u64 latency_ns;
+	__u64 ino;
+	__u64 offset;
+	__u32 dev;
+	__u32 kind;
+	__u8 has_file;
+	__u8 has_latency;
+	__u8 user;
+	__u8 pad[5];
+};
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool ancestor_traced(__u32 tgid)
+{
+	static const __u8 one = 1;
+	struct task_struct *t;
+	__u32 ptgid;
+
+	if (have_task_btf) {
+		t = bpf_get_current_task_btf();
+		for (int i = 0; i < 16; i++) {
+			t = t->real_parent;
+			if (!t)
+				return false;
+			ptgid = t->tgid;
+			if (ptgid <= 1)
+				return false;
+			if (bpf_map_lookup_elem(&targets, &ptgid))
+				goto found;
+		}
+	} else {
+		t = (struct task_struct *)bpf_get_current_task();
+		for (int i = 0; i < 16; i++) {
+			t = BPF_CORE_READ(t, real_parent);
+			if (!t)
+				return false;
+			ptgid = BPF_CORE_READ(t, tgid);
+			if (ptgid <= 1)
+				return false;
+			if (bpf_map_lookup_elem(&targets, &ptgid))
+				goto found;
+		}
+	}
+	return false;
+found:
+	/*
+	 * Remember the descendant, so its next faults cost one lookup. A
+	 * process whose forking parent already exited (reparented) before
+	 * its first fault is missed; fork returns to user space through a
+	 * COW fault on the stack, so in practice the parent is still there.
+	 */
+	bpf_map_update_elem(&targets, &tgid, &one, BPF_ANY);
+	return true;
+}
+
+static __always_inline bool wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (target_kind != PFW_BPF_TARGET_SYSTEM && !bpf_map_lookup_elem(&targets, &tgid)) {
+		if (target_kind != PFW_BPF_TARGET_COMMAND || !ancestor_traced(tgid))
+			return false;
+	}
+	if (cgroup_id) {
+		bool in = false;
+
+		/* the cgroup or any of its descendants (level 0 is the root) */
+		for (int lvl = 1; lvl < 32; lvl++) {
+			__u64 id = bpf_get_current_ancestor_cgroup_id(lvl);
+
+			if (!id)
+				break;
+			if (id == cgroup_id) {
+				in = true;
+				break;
+			}
+		}
+		if (!in)
+			return false;
+	}
+	if (filter_comm) {
+		char comm[PFW_BPF_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < PFW_BPF_COMM_LEN; i++) {
+			if (comm[i] != want_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xffffffffull) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline void lat_fold(__u64 *cnt, __u64 *tot, __u64 *mn, __u64 *mx, __u64 lat)
+{
+	if (!*cnt || lat < *mn)
+		*mn = lat;
+	if (lat > *mx)
+		*mx = lat;
+	*cnt += 1;
+	*tot += lat;
+}
+
+static __always_inline void aggregate_fault(struct fault *f, __u64 id)
+{
+	static const struct pfw_bpf_file zero_file;
+	static const __u8 one = 1;
+	__u32 tid = (__u32)id;
+	struct pfw_bpf_thread *t;
+	struct pfw_bpf_file_key fk = {};
+	struct pfw_bpf_page_key pk = {};
+	struct pfw_bpf_file *fv;
+	long err;
+
+	t = bpf_map_lookup_elem(&agg_threads, &tid);
+	if (!t) {
+		struct pfw_bpf_thread nt = {};
+
+		nt.pid = id >> 32;
+		bpf_get_current_comm(nt.comm, sizeof(nt.comm));
+		bpf_map_update_elem(&agg_threads, &tid, &nt, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&agg_threads, &tid);
+	}
+	if (t) {
+		/* only this thread updates its row, and its faults are sequential */
+		if (f->kind)
+			t->major++;
+		else
+			t->minor++;
+		if (f->has_latency)
+			lat_fold(&t->lat_count, &t->lat_total, &t->lat_min, &t->lat_max,
+				 f->latency_ns);
+	} else {
+		count(PFW_BPF_CNT_AGG_FULL);
+	}
+
+	if (f->has_file) {
+		fk.ino = f->ino;
+		fk.dev = f->dev;
+		pk.ino = f->ino;
+		pk.dev = f->dev;
+		pk.page = f->offset >> PFW_PAGE_SHIFT;
+	} else {
+		pk.pid = id >> 32;
+		pk.page = f->addr & PFW_PAGE_MASK;
+	}
+	fv = bpf_map_lookup_elem(&agg_files, &fk);
+	if (!fv) {
+		bpf_map_update_elem(&agg_files, &fk, &zero_file, BPF_NOEXIST);
+		fv = bpf_map_lookup_elem(&agg_files, &fk);
+	}
+	if (fv) {
+		if (f->kind)
+			fv->major++;
+		else
+			fv->minor++;
+		err = bpf_map_update_elem(&agg_pages, &pk, &one, BPF_NOEXIST);
+		if (!err)
+			fv->pages++;
+		else if (err != -17 /* EEXIST */)
+			count(PFW_BPF_CNT_PAGES_FULL);
+		if (f->has_latency)
+			lat_fold(&fv->lat_count, &fv->lat_total, &fv->lat_min, &fv->lat_max,
+				 f->latency_ns);
+	} else {
+		count(PFW_BPF_CNT_AGG_FULL);
+	}
+
+	if (f->has_latency) {
+		__u32 b = log2_u64(f->latency_ns);
+		__u64 *h;
+
+		if (b >= PFW_BPF_HIST)
+			b = PFW_BPF_HIST - 1;
+		b += f->kind ? PFW_BPF_HIST : 0;
+		h = bpf_map_lookup_elem(&agg_hist, &b);
+		if (h)
+			*h += 1;
+	}
+}
+
+static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id)
+{
+	static const __u32 zero;
+	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 size;
+	long n, err;
+
+	if (!ev)
+		return;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->addr = f->addr;
+	ev->ip = f->ip;
+	ev->latency_ns = f->latency_ns;
+	ev->ino = f->ino;
+	ev->offset = f->offset;
+	ev->dev = f->dev;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->kind = f->kind;
+	ev->flags = PFW_BPF_F_ADDR | PFW_BPF_F_COMM;
+	if (f->user)
+		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
+	if (f->has_file)
+		ev->flags |= PFW_BPF_F_FILE;
+	if (f->has_latency)
+		ev->flags |= PFW_BPF_F_LATENCY;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->nr_stack = 0;
+	if (call_graph) {
+		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
+		if (n > 0)
+			ev->nr_stack = n / 8;
+	}
+	n = ev->nr_stack;
+	if (n > PFW_BPF_MAX_STACK)
+		n = PFW_BPF_MAX_STACK;
+	size = sizeof(*ev) - sizeof(ev->stack) + n * sizeof(__u64);
+	if (use_ringbuf)
+		err = bpf_ringbuf_output(&events, ev, size, 0);
+	else
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
+	if (err)
+		count(PFW_BPF_CNT_LOST);
+}
+
+static __always_inline void fault_done(void *ctx, struct fault *f)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (aggregate)
+		aggregate_fault(f, id);
+	else
+		stream_fault(ctx, f, id);
+}
+
+/* ---- tp: perf_event programs on the page-fault software events ---- */
+
+SEC("perf_event")
+int pfw_tp_entry(struct bpf_perf_event_data *ctx)
+{
+	struct tp_entry e;
+	__u32 tid;
+
+	if (!wanted())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	e.ts = bpf_ktime_get_ns();
+	e.addr = ctx->addr;
+	bpf_map_update_elem(&tp_entries, &tid, &e, BPF_ANY);
+	return 0;
+}
+
+static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct fault *f = data;
+	struct file *file = vma->vm_file;
+	struct inode *inode;
+
+	if (!file)
+		return 0;
+	inode = file->f_inode;
+	if (!inode)
+		return 0;
+	f->ino = inode->i_ino;
+	f->dev = inode->i_sb->s_dev;
+	f->offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
+		    ((f->addr & PFW_PAGE_MASK) - vma->vm_start);
+	f->has_file = 1;
+	return 0;
+}
+
+static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
+{
+	struct fault f = {};
+	struct tp_entry *e;
+	__u32 tid;
+	long err;
+
+	if (!(want_faults & (kind ? 1 : 2)))
+		return 0;
+	if (!wanted())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	f.kind = kind;
+	f.addr = ctx->addr;
+	/* user_mode(regs): copy_from_user faults come with kernel-mode regs */
+	if ((ctx->regs.cs & 3) == 3) {
+		f.user = 1;
+		f.ip = ctx->regs.ip;
+	}
+	if (measure_latency) {
+		e = bpf_map_lookup_elem(&tp_entries, &tid);
+		if (e) {
+			/* an entry without completion (SIGSEGV, signal on retry) has another addr */
+			if (e->addr == f.addr) {
+				f.latency_ns = bpf_ktime_get_ns() - e->ts;
+				f.has_latency = 1;
+			}
+			bpf_map_delete_elem(&tp_entries, &tid);
+		}
+	}
+	err = bpf_find_vma(bpf_get_current_task_btf(), f.addr, tp_vma_cb, &f, 0);
+	if (err == -16 /* EBUSY: mmap_lock contended; the frontend resolves by address */)
+		count(PFW_BPF_CNT_VMA_BUSY);
+	fault_done(ctx, &f);
+	return 0;
+}
+
+SEC("perf_event")
+int pfw_tp_major(struct bpf_perf_event_data *ctx)
+{
+	return tp_done(ctx, 1);
+}
+
+SEC("perf_event")
+int pfw_tp_minor(struct bpf_perf_event_data *ctx)
+{
+	return tp_done(ctx, 0);
+}
+
+/* ---- fentry and kprobe: handle_mm_fault(vma, address, flags, regs), 5.9+ ---- */
+
+/*
+ * One user fault may call handle_mm_fault() several times: the per-VMA-lock
+ * attempt, then mmap_lock attempts after VM_FAULT_RETRY. It is one fault,
+ * completed at the first return without RETRY, major if that return has
+ * VM_FAULT_MAJOR or its flags have FAULT_FLAG_TRIED (mm_account_fault()).
+ * Everything about the vma is captured at entry: after the return the vma
+ * may be gone (the mmap_lock was dropped).
+ */
+static __always_inline void hmf_enter(struct inflight *in, __u64 address, __u32 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *old = bpf_map_lookup_elem(&inflights, &tid);
+	__u64 now = bpf_ktime_get_ns();
+
+	in->first_ts = now;
+	if (old && old->retried && old->addr == address)
+		in->first_ts = old->first_ts;
+	in->addr = address;
+	in->flags = flags;
+	in->in_call = 1;
+	bpf_map_update_elem(&inflights, &tid, in, BPF_ANY);
+}
+
+static __always_inline void hmf_gup(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	/* regs == NULL (GUP, 5.9+): not a user fault; a stale retried entry can't complete now */
+	bpf_map_delete_elem(&inflights, &tid);
+}
+
+static __always_inline void hmf_exit(void *ctx, __u32 ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
+	struct fault f = {};
+
+	if (!in || !in->in_call)
+		return;
+	in->in_call = 0;
+	if (ret & VM_FAULT_RETRY) {
+		in->retried = 1;
+		return;
+	}
+	f.kind = (ret & VM_FAULT_MAJOR) || (in->flags & FAULT_FLAG_TRIED);
+	f.addr = in->addr;
+	f.ip = in->ip;
+	f.user = in->user;
+	f.ino = in->ino;
+	f.dev = in->dev;
+	f.offset = in->offset;
+	f.has_file = in->has_file;
+	if (measure_latency) {
+		f.latency_ns = bpf_ktime_get_ns() - in->first_ts;
+		f.has_latency = 1;
+	}
+	bpf_map_delete_elem(&inflights, &tid);
+	/* VM_FAULT_ERROR faults are not accounted by mm_account_fault() */
+	if (ret & VM_FAULT_ERROR)
+		return;
+	if (!(want_faults & (f.kind ? 1 : 2)))
+		return;
+	fault_done(ctx, &f);
+}
+
+SEC("fentry/handle_mm_fault")
+int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+	     struct pt_regs___btf *regs)
+{
+	struct inflight in = {};
+	struct file *file;
+
+	if (!regs) {
+		hmf_gup();
+		return 0;
+	}
+	if (!wanted())
+		return 0;
+	if ((regs->cs & 3) == 3) {
+		in.user = 1;
+		in.ip = regs->ip;
+	}
+	file = vma->vm_file;
+	if (file) {
+		in.ino = file->f_inode->i_ino;
+		in.dev = file->f_inode->i_sb->s_dev;
+		in.offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
+			    ((address & PFW_PAGE_MASK) - vma->vm_start);
+		in.has_file = 1;
+	}
+	hmf_enter(&in, address, flags);
+	return 0;
+}
+
+SEC("fexit/handle_mm_fault")
+int BPF_PROG(pfw_fexit, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+	     struct pt_regs___btf *regs, vm_fault_t ret)
+{
+	if (!regs)
+		return 0;
+	hmf_exit(ctx, ret);
+	return 0;
+}
+
+SEC("kprobe/handle_mm_fault")
+int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+	       struct pt_regs___btf *regs)
+{
+	struct inflight in = {};
+	struct file *file;
+
+	if (!regs) {
+		hmf_gup();
+		return 0;
+	}
+	if (!wanted())
+		return 0;
+	if ((BPF_CORE_READ(regs, cs) & 3) == 3) {
+		in.user = 1;
+		in.ip = BPF_CORE_READ(regs, ip);
+	}
+	file = BPF_CORE_READ(vma, vm_file);
+	if (file) {
+		unsigned long start = BPF_CORE_READ(vma, vm_start);
+		unsigned long pgoff = BPF_CORE_READ(vma, vm_pgoff);
+
+		in.ino = BPF_CORE_READ(file, f_inode, i_ino);
+		in.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		in.offset = ((__u64)pgoff << PFW_PAGE_SHIFT) + ((address & PFW_PAGE_MASK) - start);
+		in.has_file = 1;
+	}
+	hmf_enter(&in, address, flags);
+	return 0;
+}
+
+SEC("kretprobe/handle_mm_fault")
+int BPF_KRETPROBE(pfw_kretprobe, vm_fault_t ret)
+{
+	hmf_exit(ctx, ret);
+	return 0;
+}

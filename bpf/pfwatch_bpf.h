@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The BPF <-> user space wire: records in the event buffer and the
+ * in-kernel aggregation maps. No includes: the BPF side gets __u32/__u64
+ * from kernel_types.h, user space from <linux/types.h>. Widest members
+ * first, no holes, sizes asserted on both sides.
+ */
+#ifndef PFW_PFWATCH_BPF_H
+#define PFW_PFWATCH_BPF_H
+
+#define PFW_BPF_COMM_LEN  16
+#define PFW_BPF_MAX_STACK 127 /* = PFW_MAX_STACK */
+#define PFW_BPF_HIST	  64  /* = PFW_HIST_BUCKETS */
+
+/* pfw_bpf_event.flags; the same bits as enum pfw_event_flags */
+#define PFW_BPF_F_IP	  (1u << 0)
+#define PFW_BPF_F_LATENCY (1u << 1)
+#define PFW_BPF_F_FILE	  (1u << 2)
+#define PFW_BPF_F_COMM	  (1u << 3)
+#define PFW_BPF_F_ADDR	  (1u << 4)
+#define PFW_BPF_F_USER	  (1u << 5)
+
+/* indexes of the per-CPU "counters" array */
+enum pfw_bpf_counter {
+	PFW_BPF_CNT_LOST,	/* ring/perf buffer full: record dropped */
+	PFW_BPF_CNT_VMA_BUSY,	/* bpf_find_vma() could not take mmap_lock: no file identity */
+	PFW_BPF_CNT_PAGES_FULL, /* page set full: per-file "pages" undercounted */
+	PFW_BPF_CNT_AGG_FULL,	/* aggregation map full: a fault not aggregated */
+	PFW_BPF_CNT_NR,
+};
+
+/* target kinds, as in enum pfw_target_kind */
+#define PFW_BPF_TARGET_SYSTEM  0
+#define PFW_BPF_TARGET_PIDS    1
+#define PFW_BPF_TARGET_COMMAND 2
+
+/* one fault, streamed; only the first nr_stack entries of stack[] are sent */
+struct pfw_bpf_event {
+	__u64 time_ns; /* CLOCK_MONOTONIC at completion */
+	__u64 addr;
+	__u64 ip;
+	__u64 latency_ns;
+	__u64 ino;
+	__u64 offset; /* byte offset of the page in the file */
+	__u32 dev;    /* the kernel's s_dev: major << 20 | minor */
+	__u32 pid;
+	__u32 tid;
+	__u32 flags; /* PFW_BPF_F_* */
+	__u32 kind;  /* 0 minor, 1 major */
+	__u32 nr_stack;
+	char comm[PFW_BPF_COMM_LEN];
+	__u64 stack[PFW_BPF_MAX_STACK];
+};
+
+/* thread aggregation: key is the tid (__u32) */
+struct pfw_bpf_thread {
+	__u64 major, minor;
+	__u64 lat_count, lat_total, lat_min, lat_max;
+	__u32 pid;
+	__u32 pad;
+	char comm[PFW_BPF_COMM_LEN];
+};
+
+/* file aggregation key: dev == 0 && ino == 0 is every anonymous fault */
+struct pfw_bpf_file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* per-CPU values, summed (min/max folded) in user space */
+struct pfw_bpf_file {
+	__u64 major, minor, pages;
+	__u64 lat_count, lat_total, lat_min, lat_max;
+};
+
+/* the set of distinct pages per file (anonymous: per process address) */
+struct pfw_bpf_page_key {
+	__u64 ino;
+	__u64 page; /* file page index; for anon, the page-aligned address */
+	__u32 dev;
+	__u32 pid; /* 0 for file pages */
+};
+
+_Static_assert(sizeof(struct pfw_bpf_event) == 88 + 8 * PFW_BPF_MAX_STACK, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_thread) == 72, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_file_key) == 16, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_file) == 56, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_page_key) == 24, "wire layout");
+
+#endif
