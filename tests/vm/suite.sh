@@ -90,7 +90,8 @@ run_script() { # prefix script
 		"#"*) echo "$l" ;;
 		esac
 	done <"$out"
-	if [ "$rc" -eq 124 ]; then
+	# GNU timeout exits 124, busybox passes on the SIGTERM death (143)
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 143 ]; then
 		emit "not ok" "$pfx: timed out after ${tmo}s"
 		bad=$((bad + 1))
 	elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
