@@ -192,5 +192,31 @@ case $rc in
 	;;
 esac
 
+# Nothing may outlive a run: tracefs instances, dynamic events, a tracer,
+# pfwatch processes (the preamble's rule, checked in every lane).
+tfs=/sys/kernel/tracing
+if [ -r "$tfs/current_tracer" ]; then
+	left=
+	ct=$(cat "$tfs/current_tracer" 2>/dev/null)
+	[ "$ct" = nop ] || left="$left current_tracer=$ct;"
+	inst=$(ls "$tfs/instances" 2>/dev/null | grep -i pfw | tr '\n' ' ')
+	[ -z "$inst" ] || left="$left instances: $inst;"
+	ev=$(grep -i pfw "$tfs/dynamic_events" "$tfs/kprobe_events" 2>/dev/null | head -n 3 | tr '\n' ' ')
+	[ -z "$ev" ] || left="$left dynamic events: $ev;"
+	if [ -z "$left" ]; then
+		emit ok "$lane: no tracefs state left behind"
+	else
+		emit "not ok" "$lane: tracefs state left behind:$left"
+	fi
+else
+	skip "$lane: no tracefs state left behind" "tracefs not readable here (uid $(id -u) or lockdown)"
+fi
+procs=$(pgrep -x pfwatch 2>/dev/null | tr '\n' ' ')
+if [ -z "$procs" ]; then
+	emit ok "$lane: no pfwatch process left running"
+else
+	emit "not ok" "$lane: pfwatch processes left running: $procs"
+fi
+
 echo "1..$n"
 [ "$nfail" -eq 0 ]
