@@ -25,7 +25,7 @@ fi
 mkdir -p /data/tmp
 chmod 1777 /data/tmp
 
-export PFW_LANE=$lane TMPDIR=/data/tmp HOME=/data/tmp
+export PFW_LANE=$lane TMPDIR=/data/tmp HOME=/data/tmp PFW_LEAK_CHECK=1
 export top_srcdir=/pfw top_builddir=/pfw PFW_TESTBIN=/pfw/tests/integration
 export PFWATCH=/pfw/pfwatch PFWATCH_WORKLOAD=/pfw/pfwatch-workload
 export PATH=/pfw:$PATH
