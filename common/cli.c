@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Command line parsing, util-linux style: getopt_long, --help on stdout,
+ * every other complaint one line on stderr plus the --help hint, exit 2.
+ * Values are checked strictly here, so the rest of pfwatch never sees a
+ * half-parsed number.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "event.h"
+#include "log.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* long-only options */
+enum {
+	OPT_BPF_ATTACH = 0x100,
+	OPT_FTRACE_ATTACH,
+	OPT_VIEW,
+	OPT_NO_LATENCY,
+	OPT_LIST_BACKENDS,
+	OPT_VALIDATE,
+	OPT_INPUT,
+	OPT_SVG,
+};
+
+static const struct option longopts[] = {
+	{"backend", required_argument, NULL, 'b'},
+	{"bpf-attach", required_argument, NULL, OPT_BPF_ATTACH},
+	{"ftrace-attach", required_argument, NULL, OPT_FTRACE_ATTACH},
+	{"pid", required_argument, NULL, 'p'},
+	{"cgroup", required_argument, NULL, 'G'},
+	{"comm", required_argument, NULL, 'c'},
+	{"faults", required_argument, NULL, 'F'},
+	{"view", required_argument, NULL, OPT_VIEW},
+	{"format", required_argument, NULL, 'f'},
+	{"output", required_argument, NULL, 'o'},
+	{"duration", required_argument, NULL, 'd'},
+	{"interval", required_argument, NULL, 'i'},
+	{"call-graph", no_argument, NULL, 'g'},
+	{"no-latency", no_argument, NULL, OPT_NO_LATENCY},
+	{"list-backends", no_argument, NULL, OPT_LIST_BACKENDS},
+	{"validate", no_argument, NULL, OPT_VALIDATE},
+	{"input", required_argument, NULL, OPT_INPUT},
+	{"svg", required_argument, NULL, OPT_SVG},
+	{"user", required_argument, NULL, 'u'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/*
+ * '+': stop at the first non-option, so "pfwatch ls -l" traces "ls -l"
+ * instead of taking -l for itself. ':': report a missing argument as ':'.
+ */
+static const char shortopts[] = "+:b:p:G:c:F:f:o:d:i:gu:vqhV";
+
+static const char *const views[] = {
+	[PFW_VIEW_EVENTS] = "events", [PFW_VIEW_SUMMARY] = "summary",
+	[PFW_VIEW_TOP] = "top",	      [PFW_VIEW_HIST] = "hist",
+	[PFW_VIEW_FOLDED] = "folded", [PFW_VIEW_CALLSITES] = "callsites",
+};
+
+static const char *const formats[] = {
+	[PFW_FMT_TEXT] = "text",
+	[PFW_FMT_JSON] = "json",
+	[PFW_FMT_CSV] = "csv",
+};
+
+static __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "pfwatch: %s\nTry 'pfwatch --help' for more information.\n", buf);
+	return PFW_EXIT_USAGE;
+}
+
+void pfw_cli_usage(FILE *fp)
+{
+	fputs("Usage:\n"
+	      " pfwatch [options] [--] [COMMAND [ARG]...]\n"
+	      " pfwatch --list-backends [--format=text|json|csv]\n"
+	      " pfwatch --validate [options] [-- COMMAND [ARG]...]\n"
+	      "\n"
+	      "Trace page faults, above all major faults: which process, thread, file,\n"
+	      "file offset, call site and wait time lies behind each one.\n"
+	      "\n"
+	      "Target (default: the whole system):\n"
+	      " COMMAND                   run COMMAND, trace it and all it forks and clones\n"
+	      " -p, --pid=PID[,PID...]    trace these processes and all their threads\n"
+	      " -u, --user=USER           run COMMAND as USER\n"
+	      " -G, --cgroup=PATH         only tasks in this cgroup v2 directory\n"
+	      "                             (absolute, or relative to /sys/fs/cgroup)\n"
+	      " -c, --comm=NAME           only threads whose command name is NAME\n"
+	      "\n"
+	      "Tracing:\n"
+	      " -b, --backend=NAME        auto, bpf, perf or ftrace (default: auto)\n"
+	      "     --bpf-attach=MODE     auto, fentry, kprobe or tp (default: auto)\n"
+	      "     --ftrace-attach=MODE  auto, graph or events (default: auto)\n"
+	      " -F, --faults=KIND         major, minor or all (default: major)\n"
+	      " -d, --duration=SECONDS    stop after this long (fractions allowed: 0.5)\n"
+	      " -g, --call-graph          capture user stacks\n"
+	      "     --no-latency          skip latency measurement where it costs extra\n"
+	      "\n"
+	      "Output:\n"
+	      "     --view=VIEW           events, summary or hist (default: events);\n"
+	      "                             top, folded and callsites are not available yet\n"
+	      " -f, --format=FORMAT       text, json (JSON Lines) or csv (default: text)\n"
+	      " -o, --output=FILE         write to FILE instead of standard output\n"
+	      " -i, --interval=SECONDS    refresh period of periodic views (default: 1)\n"
+	      "     --svg=FILE            with --view=folded: also write a flame graph\n"
+	      "     --input=FILE          read a JSON Lines recording (not available yet)\n"
+	      "\n"
+	      "Other:\n"
+	      "     --list-backends       probe every backend, print the table and exit\n"
+	      "     --validate            run the workload under every available backend\n"
+	      "                             and compare with the kernel's own counters\n"
+	      " -v, --verbose             say more (backend choice, attach modes, limits)\n"
+	      " -q, --quiet               say less\n"
+	      " -h, --help                display this help\n"
+	      " -V, --version             display version\n"
+	      "\n"
+	      "Backends (tried in this order by --backend=auto):\n",
+	      fp);
+	for (size_t i = 0; pfw_backends[i]; i++)
+		fprintf(fp, " %-8s %s\n", pfw_backends[i]->name,
+			pfw_backends[i]->help ? pfw_backends[i]->help : "");
+	fputs("\n"
+	      "Exit status:\n"
+	      " COMMAND's exit status when one is given (128+N if it died of signal N,\n"
+	      " 126 if it cannot be executed, 127 if it is not found); otherwise\n"
+	      " 0  success\n"
+	      " 1  runtime error (no such pid or cgroup, output cannot be created, ...)\n"
+	      " 2  usage error\n"
+	      " 3  no backend can run here (the reasons are printed)\n"
+	      " 4  --validate: the backends disagree with the ground truth\n"
+	      "\n"
+	      "For more details see pfwatch(8).\n",
+	      fp);
+}
+
+int pfw_parse_seconds(const char *s, uint64_t *ns)
+{
+	uint64_t sec = 0, frac = 0, scale = 100000000;
+	const char *p = s;
+	bool digits = false;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		digits = true;
+		if (sec > (UINT64_MAX / 1000000000 - (uint64_t)(*p - '0')) / 10)
+			return -ERANGE;
+		sec = sec * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		/* digits beyond nanoseconds are accepted and ignored */
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			digits = true;
+			frac += (uint64_t)(*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (!digits || *p)
+		return -EINVAL;
+	if (sec * 1000000000 > UINT64_MAX - frac)
+		return -ERANGE;
+	*ns = sec * 1000000000 + frac;
+	return 0;
+}
+
+static int parse_duration(const char *opt, const char *arg, uint64_t *ns)
+{
+	int r = pfw_parse_seconds(arg, ns);
+
+	if (r == -ERANGE)
+		return usage_error("--%s '%s' is out of range", opt, arg);
+	if (r)
+		return usage_error("invalid --%s '%s': expected seconds, like 10 or 0.5", opt, arg);
+	if (!*ns)
+		return usage_error("invalid --%s '%s': must be greater than 0", opt, arg);
+	return -1;
+}
+
+/* "1,2,3": positive pids; appends to o->pids, dropping duplicates */
+static int parse_pids(const char *arg, struct pfw_opts *o)
+{
+	const char *p = arg;
+
+	if (!*arg)
+		return usage_error("invalid --pid '': expected PID[,PID...]");
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		long long v = 0;
+		bool dup = false;
+
+		if (!len)
+			return usage_error("invalid --pid '%s': empty element", arg);
+		for (size_t i = 0; i < len; i++) {
+			if (p[i] < '0' || p[i] > '9')
+				return usage_error("invalid --pid '%s': '%.*s' is not a process id",
+						   arg, (int)len, p);
+			v = v * 10 + (p[i] - '0');
+			if (v > INT_MAX)
+				return usage_error("invalid --pid '%s': '%.*s' is out of range",
+						   arg, (int)len, p);
+		}
+		if (v == 0)
+			return usage_error("invalid --pid '%s': '%.*s' is not a process id", arg,
+					   (int)len, p);
+		for (size_t i = 0; i < o->nr_pids; i++)
+			dup |= o->pids[i] == (pid_t)v;
+		if (!dup) {
+			pid_t *n = realloc(o->pids, (o->nr_pids + 1) * sizeof(*n));
+
+			if (!n) {
+				pfw_err("out of memory");
+				return PFW_EXIT_RUNTIME;
+			}
+			o->pids = n;
+			o->pids[o->nr_pids++] = (pid_t)v;
+		}
+		if (!end)
+			return -1;
+		p = end + 1;
+	}
+}
+
+static int pick(const char *opt, const char *arg, const char *const *names, size_t n,
+		const char *choices)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && !strcmp(arg, names[i]))
+			return (int)i;
+	usage_error("invalid --%s '%s' (choose %s)", opt, arg, choices);
+	return -1;
+}
+
+/* the mode names SPEC gives, plus any extra the backend declares */
+static bool mode_ok(const char *arg, const char *const *fixed, const struct pfw_backend *b)
+{
+	if (!strcmp(arg, "auto"))
+		return true;
+	for (; *fixed; fixed++)
+		if (!strcmp(arg, *fixed))
+			return true;
+	for (const char *const *m = b->modes; m && *m; m++)
+		if (!strcmp(arg, *m))
+			return true;
+	return false;
+}
+
+/*
+ * --cgroup: the id backends filter on is the inode number of the cgroup v2
+ * directory (what bpf_get_current_cgroup_id() returns since 4.18).
+ */
+static int resolve_cgroup(struct pfw_opts *o)
+{
+	const char *arg = o->cgroup;
+	char *path = NULL;
+	struct statfs sfs;
+	struct stat st;
+
+	if (arg[0] == '/' || (stat(arg, &st) == 0 && statfs(arg, &sfs) == 0 &&
+			      (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC))
+		path = strdup(arg);
+	else if (asprintf(&path, "/sys/fs/cgroup/%s", arg) < 0)
+		path = NULL;
+	if (!path) {
+		pfw_err("out of memory");
+		return PFW_EXIT_RUNTIME;
+	}
+	o->cgroup = path;
+	if (stat(path, &st) < 0) {
+		pfw_err("--cgroup '%s': %s; give a cgroup v2 directory, e.g. "
+			"/sys/fs/cgroup/system.slice",
+			arg, strerror(errno));
+		return PFW_EXIT_RUNTIME;
+	}
+	if (!S_ISDIR(st.st_mode) || statfs(path, &sfs) < 0 ||
+	    (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		pfw_err("--cgroup '%s': not a cgroup v2 directory; give one under the cgroup2 "
+			"mount, e.g. /sys/fs/cgroup/system.slice",
+			arg);
+		return PFW_EXIT_RUNTIME;
+	}
+	o->cgroup_id = (uint64_t)st.st_ino;
+	return -1;
+}
+
+static int check_user(const char *user)
+{
+	char *end;
+	unsigned long uid;
+
+	errno = 0;
+	if (getpwnam(user))
+		return -1;
+	/* a numeric uid that has a passwd entry, as su and sudo accept */
+	uid = strtoul(user, &end, 10);
+	if (*user && !*end && uid <= UINT32_MAX && getpwuid((uid_t)uid))
+		return -1;
+	pfw_err("unknown user '%s'", user);
+	return PFW_EXIT_RUNTIME;
+}
+
+/* the name of the option in argv[optind - 1] as the user wrote it */
+static int bad_option(char **argv, int optind_, int c)
+{
+	const char *arg = argv[optind_ - 1];
+
+	if (c == ':' && strncmp(arg, "--", 2) && optopt && optopt < 0x100)
+		return usage_error("option requires an argument -- '%c'", optopt);
+	if (c == ':')
+		return usage_error("option '%s' requires an argument", arg);
+	if (optopt && optopt < 0x100 && strncmp(arg, "--", 2))
+		return usage_error("invalid option -- '%c'", optopt);
+	if (!strncmp(arg, "--", 2) && strchr(arg, '=')) {
+		size_t len = (size_t)(strchr(arg, '=') - arg - 2);
+
+		for (const struct option *lo = longopts; lo->name; lo++)
+			if (lo->has_arg == no_argument && strlen(lo->name) == len &&
+			    !strncmp(lo->name, arg + 2, len))
+				return usage_error("option '--%s' doesn't allow an argument",
+						   lo->name);
+	}
+	return usage_error("unrecognized option '%s'", arg);
+}
+
+int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
+{
+	static const char *const bpf_modes[] = {"fentry", "kprobe", "tp", NULL};
+	static const char *const ftrace_modes[] = {"graph", "events", NULL};
+	static const char *const backends[] = {"auto", "bpf", "perf", "ftrace"};
+	static const char *const faults[] = {"major", "minor", "all"};
+	bool have_view = false;
+	int c, r;
+
+	memset(o, 0, sizeof(*o));
+	o->backend = "auto";
+	o->bpf_attach = "auto";
+	o->ftrace_attach = "auto";
+	o->faults = PFW_WANT_MAJOR;
+	o->view = PFW_VIEW_EVENTS;
+	o->format = PFW_FMT_TEXT;
+	o->interval_ns = 1000000000ull;
+
+	opterr = 0;
+	optind = 0; /* 0: full reinitialisation in glibc, the tests parse many times */
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			r = pick("backend", optarg, backends, 4, "auto, bpf, perf or ftrace");
+			if (r < 0)
+				return PFW_EXIT_USAGE;
+			o->backend = backends[r];
+			break;
+		case OPT_BPF_ATTACH:
+			if (!mode_ok(optarg, bpf_modes, &pfw_backend_bpf))
+				return usage_error("invalid --bpf-attach '%s' (choose auto, "
+						   "fentry, kprobe or tp)",
+						   optarg);
+			o->bpf_attach = optarg;
+			break;
+		case OPT_FTRACE_ATTACH:
+			if (!mode_ok(optarg, ftrace_modes, &pfw_backend_ftrace))
+				return usage_error("invalid --ftrace-attach '%s' (choose auto, "
+						   "graph or events)",
+						   optarg);
+			o->ftrace_attach = optarg;
+			break;
+		case 'p':
+			r = parse_pids(optarg, o);
+			if (r >= 0)
+				return r;
+			break;
+		case 'G':
+			if (!*optarg)
+				return usage_error("invalid --cgroup '': expected a cgroup v2 "
+						   "directory");
+			free((char *)o->cgroup);
+			o->cgroup = strdup(optarg);
+			break;
+		case 'c':
+			if (!*optarg)
+				return usage_error("invalid --comm '': expected a command name");
+			/* TASK_COMM_LEN is 16 with the NUL: a longer name never matches */
+			if (strlen(optarg) >= PFW_COMM_LEN)
+				return usage_error("invalid --comm '%s': the kernel keeps at "
+						   "most %d bytes of a command name",
+						   optarg, PFW_COMM_LEN - 1);
+			o->comm = optarg;
+			break;
+		case 'F':
+			r = pick("faults", optarg, faults, 3, "major, minor or all");
+			if (r < 0)
+				return PFW_EXIT_USAGE;
+			o->faults = r == 0   ? PFW_WANT_MAJOR
+				    : r == 1 ? PFW_WANT_MINOR
+					     : PFW_WANT_MAJOR | PFW_WANT_MINOR;
+			break;
+		case OPT_VIEW:
+			r = pick("view", optarg, views, sizeof(views) / sizeof(views[0]),
+				 "events, summary, top, hist, folded or callsites");
+			if (r < 0)
+				return PFW_EXIT_USAGE;
+			o->view = (enum pfw_view_id)r;
+			have_view = true;
+			break;
+		case 'f':
+			r = pick("format", optarg, formats, 3, "text, json or csv");
+			if (r < 0)
+				return PFW_EXIT_USAGE;
+			o->format = (enum pfw_format_id)r;
+			break;
+		case 'o':
+			if (!*optarg)
+				return usage_error("invalid --output '': expected a file name");
+			o->output = optarg;
+			break;
+		case 'd':
+			r = parse_duration("duration", optarg, &o->duration_ns);
+			if (r >= 0)
+				return r;
+			break;
+		case 'i':
+			r = parse_duration("interval", optarg, &o->interval_ns);
+			if (r >= 0)
+				return r;
+			break;
+		case 'g':
+			o->call_graph = true;
+			break;
+		case OPT_NO_LATENCY:
+			o->no_latency = true;
+			break;
+		case OPT_LIST_BACKENDS:
+			o->list_backends = true;
+			break;
+		case OPT_VALIDATE:
+			o->validate = true;
+			break;
+		case OPT_INPUT:
+			if (!*optarg)
+				return usage_error("invalid --input '': expected a file name");
+			o->input = optarg;
+			break;
+		case OPT_SVG:
+			if (!*optarg)
+				return usage_error("invalid --svg '': expected a file name");
+			o->svg = optarg;
+			break;
+		case 'u':
+			if (!*optarg)
+				return usage_error("invalid --user '': expected a user name");
+			o->user = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			pfw_cli_usage(stdout);
+			return PFW_EXIT_OK;
+		case 'V':
+			printf("pfwatch %s\n", PACKAGE_VERSION);
+			return PFW_EXIT_OK;
+		default:
+			return bad_option(argv, optind, c);
+		}
+	}
+	if (optind < argc)
+		o->command = &argv[optind];
+
+	if (o->list_backends) {
+		if (o->command)
+			return usage_error("--list-backends takes no COMMAND");
+		if (o->nr_pids || o->validate || o->input)
+			return usage_error("--list-backends cannot be combined with %s",
+					   o->nr_pids	 ? "--pid"
+					   : o->validate ? "--validate"
+							 : "--input");
+	}
+	if (o->nr_pids && o->command)
+		return usage_error("--pid and a COMMAND cannot be combined");
+	if (o->validate && o->nr_pids)
+		return usage_error("--validate runs its own workload; it cannot take --pid");
+	if (o->validate && o->input)
+		return usage_error("--validate cannot be combined with --input");
+	if (o->input && (o->command || o->nr_pids || o->cgroup))
+		return usage_error("--input reads a recording; it cannot take %s",
+				   o->command	? "a COMMAND"
+				   : o->nr_pids ? "--pid"
+						: "--cgroup");
+	if (o->user && !o->command)
+		return usage_error("--user needs a COMMAND to run");
+	if (o->svg && (!have_view || o->view != PFW_VIEW_FOLDED))
+		return usage_error("--svg needs --view=folded");
+
+	pfw_verbose = o->verbose;
+	pfw_quiet = o->quiet;
+
+	/* well-formed but possibly absent targets: runtime errors */
+	if (o->cgroup) {
+		r = resolve_cgroup(o);
+		if (r >= 0)
+			return r;
+	}
+	if (o->user) {
+		r = check_user(o->user);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+void pfw_cli_free(struct pfw_opts *o)
+{
+	free(o->pids);
+	free((char *)o->cgroup);
+	o->pids = NULL;
+	o->nr_pids = 0;
+	o->cgroup = NULL;
+}

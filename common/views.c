@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Views decide what is printed and when; formats decide how. The run record
+ * is always the last thing a view writes, also after a signal, so a reader
+ * of a truncated recording can tell it was cut short (no run record).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agg.h"
+#include "log.h"
+#include "opts.h"
+#include "output.h"
+#include "session.h"
+
+const struct pfw_format *pfw_format_get(int format_id)
+{
+	switch (format_id) {
+	case PFW_FMT_JSON:
+		return &pfw_format_json;
+	case PFW_FMT_CSV:
+		return &pfw_format_csv;
+	default:
+		return &pfw_format_text;
+	}
+}
+
+int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_format *fmt)
+{
+	memset(o, 0, sizeof(*o));
+	o->fmt = fmt;
+	if (!path || !strcmp(path, "-")) {
+		o->fp = stdout;
+	} else {
+		/*
+		 * O_NOFOLLOW: pfwatch usually runs as root, and a symlink planted
+		 * at the output path must not make it truncate another file.
+		 */
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return -errno;
+		o->fp = fdopen(fd, "w");
+		if (!o->fp) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+	}
+	o->tty = isatty(fileno(o->fp));
+	return 0;
+}
+
+int pfw_output_close(struct pfw_output *o)
+{
+	int ret;
+
+	if (!o->fp)
+		return 0;
+	if (fflush(o->fp) && !o->err)
+		o->err = errno ? errno : EIO;
+	if (o->fp != stdout && fclose(o->fp) && !o->err)
+		o->err = errno ? errno : EIO;
+	o->fp = NULL;
+	ret = -o->err;
+	return ret;
+}
+
+/* remember the first write error: EPIPE means "stop quietly" (run.c) */
+static void check_io(struct pfw_session *s)
+{
+	if (ferror(s->out->fp) && !s->out->err) {
+		s->out->err = errno ? errno : EIO;
+		s->stop = 1;
+	}
+}
+
+static uint64_t rel_time(const struct pfw_session *s, uint64_t t)
+{
+	/* backends may deliver a fault stamped just before start (arming races) */
+	return t > s->start_ns ? t - s->start_ns : 0;
+}
+
+static void print_tables(struct pfw_session *s)
+{
+	struct pfw_thread_stats *t = NULL;
+	struct pfw_file_stats *f = NULL;
+	size_t nt = pfw_agg_threads(s->agg, &t);
+	size_t nf = pfw_agg_files(s->agg, &f);
+
+	s->out->fmt->threads(s->out, t, nt);
+	s->out->fmt->files(s->out, f, nf);
+	free(t);
+	free(f);
+}
+
+static void print_run(struct pfw_session *s, const struct pfw_run_info *r)
+{
+	if (s->out->fmt == &pfw_format_csv) {
+		/* not a row of any table: stderr, and only when asked */
+		if (pfw_verbose)
+			fprintf(stderr,
+				"pfwatch: run: backend=%s attach=%s kernel=%s duration_ns=%llu "
+				"faults=%llu major=%llu minor=%llu lost=%llu exit_status=%d\n",
+				r->backend ? r->backend : "-", r->attach ? r->attach : "-",
+				r->kernel ? r->kernel : "-", (unsigned long long)r->duration_ns,
+				(unsigned long long)r->faults, (unsigned long long)r->major,
+				(unsigned long long)r->minor, (unsigned long long)r->lost,
+				r->exit_status);
+		return;
+	}
+	s->out->fmt->run(s->out, r);
+}
+
+static int events_begin(struct pfw_session *s)
+{
+	s->out->fmt->fault(s->out, NULL, 0);
+	check_io(s);
+	return 0;
+}
+
+static void events_event(struct pfw_session *s, const struct pfw_event *ev)
+{
+	s->out->fmt->fault(s->out, ev, rel_time(s, ev->time_ns));
+	/* line-buffered for people watching a terminal or `tail -f` */
+	if (s->out->tty)
+		fflush(s->out->fp);
+	check_io(s);
+}
+
+static void events_end(struct pfw_session *s, const struct pfw_run_info *r)
+{
+	/* a CSV file holds one table: the faults */
+	if (s->out->fmt != &pfw_format_csv)
+		print_tables(s);
+	print_run(s, r);
+	fflush(s->out->fp);
+	check_io(s);
+}
+
+const struct pfw_view pfw_view_events = {
+	.name = "events",
+	.begin = events_begin,
+	.event = events_event,
+	.end = events_end,
+};
+
+static int summary_begin(struct pfw_session *s)
+{
+	return 0;
+}
+
+static void summary_event(struct pfw_session *s, const struct pfw_event *ev)
+{
+}
+
+static void summary_end(struct pfw_session *s, const struct pfw_run_info *r)
+{
+	print_tables(s);
+	print_run(s, r);
+	fflush(s->out->fp);
+	check_io(s);
+}
+
+const struct pfw_view pfw_view_summary = {
+	.name = "summary",
+	.begin = summary_begin,
+	.event = summary_event,
+	.end = summary_end,
+};
+
+static void hist_end(struct pfw_session *s, const struct pfw_run_info *r)
+{
+	const struct pfw_totals *tot = pfw_agg_totals(s->agg);
+
+	if (s->opts->faults & PFW_WANT_MAJOR)
+		s->out->fmt->hist(s->out, PFW_MAJOR, NULL, tot->hist[PFW_MAJOR]);
+	if (s->opts->faults & PFW_WANT_MINOR)
+		s->out->fmt->hist(s->out, PFW_MINOR, NULL, tot->hist[PFW_MINOR]);
+	print_run(s, r);
+	fflush(s->out->fp);
+	check_io(s);
+}
+
+const struct pfw_view pfw_view_hist = {
+	.name = "hist",
+	.begin = summary_begin,
+	.event = summary_event,
+	.end = hist_end,
+};
