@@ -310,6 +310,20 @@ static void bpf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 	snprintf(res->attach, sizeof(res->attach), "%s", m >= 0 ? mode_names[m] : "-");
 }
 
+/*
+ * Summary mode: the first fault on a file. Its path is learnt now, while
+ * the mapping most likely exists; the maps keep (dev, ino) -> path after the
+ * mapping or the process is gone.
+ */
+static void learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
+{
+	struct pfw_maps *maps = p->s->maps;
+
+	if (!maps || pfw_maps_path_of(maps, e->dev >> 20, e->dev & 0xfffff, e->ino))
+		return;
+	pfw_maps_load_proc(maps, "/proc", e->pid);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct bpf_priv *p = ctx;
@@ -319,6 +333,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < hdr)
 		return 0;
+	if (e->flags & PFW_BPF_F_NEWFILE) {
+		learn_path(p, e);
+		return 0;
+	}
 	ev.time_ns = e->time_ns;
 	ev.addr = e->addr;
 	ev.ip = e->ip;

@@ -286,7 +286,52 @@ static __always_inline void lat_fold(__u64 *cnt, __u64 *tot, __u64 *mn, __u64 *m
 	*tot += lat;
 }
 
-static __always_inline void aggregate_fault(struct fault *f, __u64 id)
+static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, __u32 extra)
+{
+	static const __u32 zero;
+	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 size;
+	long n, err;
+
+	if (!ev)
+		return;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->addr = f->addr;
+	ev->ip = f->ip;
+	ev->latency_ns = f->latency_ns;
+	ev->ino = f->ino;
+	ev->offset = f->offset;
+	ev->dev = f->dev;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->kind = f->kind;
+	ev->flags = PFW_BPF_F_ADDR | PFW_BPF_F_COMM | extra;
+	if (f->user)
+		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
+	if (f->has_file)
+		ev->flags |= PFW_BPF_F_FILE;
+	if (f->has_latency)
+		ev->flags |= PFW_BPF_F_LATENCY;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->nr_stack = 0;
+	if (call_graph) {
+		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
+		if (n > 0)
+			ev->nr_stack = n / 8;
+	}
+	n = ev->nr_stack;
+	if (n > PFW_BPF_MAX_STACK)
+		n = PFW_BPF_MAX_STACK;
+	size = sizeof(*ev) - sizeof(ev->stack) + n * sizeof(__u64);
+	if (use_ringbuf)
+		err = bpf_ringbuf_output(&events, ev, size, 0);
+	else
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
+	if (err)
+		count(PFW_BPF_CNT_LOST);
+}
+
+static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id)
 {
 	static const struct pfw_bpf_file zero_file;
 	static const __u8 one = 1;
@@ -331,7 +376,13 @@ static __always_inline void aggregate_fault(struct fault *f, __u64 id)
 	}
 	fv = bpf_map_lookup_elem(&agg_files, &fk);
 	if (!fv) {
-		bpf_map_update_elem(&agg_files, &fk, &zero_file, BPF_NOEXIST);
+		/*
+		 * A file seen for the first time: tell user space while the
+		 * mapping most likely still exists, so it can learn the path
+		 * from /proc/PID/maps; at stop() the process may be gone.
+		 */
+		if (!bpf_map_update_elem(&agg_files, &fk, &zero_file, BPF_NOEXIST) && f->has_file)
+			stream_fault(ctx, f, id, PFW_BPF_F_NEWFILE);
 		fv = bpf_map_lookup_elem(&agg_files, &fk);
 	}
 	if (fv) {
@@ -364,59 +415,14 @@ static __always_inline void aggregate_fault(struct fault *f, __u64 id)
 	}
 }
 
-static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id)
-{
-	static const __u32 zero;
-	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 size;
-	long n, err;
-
-	if (!ev)
-		return;
-	ev->time_ns = bpf_ktime_get_ns();
-	ev->addr = f->addr;
-	ev->ip = f->ip;
-	ev->latency_ns = f->latency_ns;
-	ev->ino = f->ino;
-	ev->offset = f->offset;
-	ev->dev = f->dev;
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->kind = f->kind;
-	ev->flags = PFW_BPF_F_ADDR | PFW_BPF_F_COMM;
-	if (f->user)
-		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
-	if (f->has_file)
-		ev->flags |= PFW_BPF_F_FILE;
-	if (f->has_latency)
-		ev->flags |= PFW_BPF_F_LATENCY;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->nr_stack = 0;
-	if (call_graph) {
-		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-		if (n > 0)
-			ev->nr_stack = n / 8;
-	}
-	n = ev->nr_stack;
-	if (n > PFW_BPF_MAX_STACK)
-		n = PFW_BPF_MAX_STACK;
-	size = sizeof(*ev) - sizeof(ev->stack) + n * sizeof(__u64);
-	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, ev, size, 0);
-	else
-		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
-	if (err)
-		count(PFW_BPF_CNT_LOST);
-}
-
 static __always_inline void fault_done(void *ctx, struct fault *f)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (aggregate)
-		aggregate_fault(f, id);
+		aggregate_fault(ctx, f, id);
 	else
-		stream_fault(ctx, f, id);
+		stream_fault(ctx, f, id, 0);
 }
 
 /* ---- tp: perf_event programs on the page-fault software events ---- */

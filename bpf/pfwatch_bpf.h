@@ -19,6 +19,8 @@
 #define PFW_BPF_F_COMM	  (1u << 3)
 #define PFW_BPF_F_ADDR	  (1u << 4)
 #define PFW_BPF_F_USER	  (1u << 5)
+/* not a fault: summary mode announcing a new (dev, ino) for path resolution */
+#define PFW_BPF_F_NEWFILE (1u << 16)
 
 /* indexes of the per-CPU "counters" array */
 enum pfw_bpf_counter {
