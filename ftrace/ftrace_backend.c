@@ -236,7 +236,9 @@ static void ft_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 struct tid_ent {
 	struct tid_ent *next;
 	int32_t tid, tgid;
-	int8_t in_cg; /* -1 unknown */
+	int8_t in_cg;	   /* -1 unknown */
+	unsigned maps_gen; /* the drain in which we last reloaded this tgid's maps */
+	char comm[16];
 };
 
 #define TID_BUCKETS 1024
@@ -258,6 +260,7 @@ struct ft {
 	uint64_t lost_base;
 	long page_size;
 	int nemit;
+	unsigned gen; /* drain counter */
 	struct tid_ent *tids[TID_BUCKETS];
 };
 
@@ -299,6 +302,17 @@ static struct tid_ent *tid_get(struct ft *ft, int32_t tid)
 		while (fgets(line, sizeof(line), f))
 			if (sscanf(line, "Tgid: %d", &(*p)->tgid) == 1)
 				break;
+		fclose(f);
+	}
+	/*
+	 * Read the name now: records are drained after the fact and a
+	 * short-lived thread is gone by the time its fault is emitted.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets((*p)->comm, sizeof((*p)->comm), f))
+			(*p)->comm[strcspn((*p)->comm, "\n")] = '\0';
 		fclose(f);
 	}
 	return *p;
@@ -417,6 +431,8 @@ static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 			ev.path = pfw_maps_path_of(s->maps, ev.dev_major, ev.dev_minor, ev.inode);
 	}
 	comm = s->maps ? pfw_maps_comm(s->maps, f->tid) : NULL;
+	if (!comm && te->comm[0])
+		comm = te->comm;
 	if (comm) {
 		snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 		ev.flags |= PFW_EV_COMM;
@@ -456,6 +472,23 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 		if (ft->s->maps)
 			pfw_maps_exec(ft->s->maps, r.child);
 		return 0;
+	case PFW_FT_FILEMAP_FAULT:
+		/*
+		 * tracefs has no mmap event: learn (dev, ino) -> path from
+		 * /proc/PID/maps while the process still runs, at most once
+		 * per drain and process.
+		 */
+		if (ft->s->maps && !pfw_maps_path_of(ft->s->maps, pfw_ft_dev_major(r.dev),
+						     pfw_ft_dev_minor(r.dev), r.ino)) {
+			struct tid_ent *te = tid_get(ft, r.tid);
+			struct tid_ent *leader = te ? tid_get(ft, te->tgid) : NULL;
+
+			if (leader && leader->maps_gen != ft->gen) {
+				leader->maps_gen = ft->gen;
+				pfw_maps_load_proc(ft->s->maps, "/proc", leader->tid);
+			}
+		}
+		break;
 	default:
 		break;
 	}
@@ -471,6 +504,7 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 static int drain(struct ft *ft)
 {
 	ft->nemit = 0;
+	ft->gen++;
 	/* consuming reads of per_cpu/cpuN/trace_pipe_raw, merged in time order */
 	if (tracefs_iterate_raw_events(ft->tep, ft->top ? NULL : ft->inst, NULL, 0, on_record, ft) <
 		    0 &&
@@ -503,7 +537,7 @@ static uint64_t buffer_losses(struct ft *ft)
 
 static void say_verbose(void *ctx, const char *msg)
 {
-	pfw_session_verbose(ctx, "ftrace: %s", msg);
+	pfw_session_verbose(ctx, "%s", msg);
 }
 
 /* the tids to filter on: every thread of the -p processes; the blocked child */
@@ -636,7 +670,7 @@ static int setup_graph(struct ft *ft, const struct feat *f, bool *have_kprobe, c
 		*have_kprobe = !r;
 		if (r)
 			pfw_session_verbose(ft->s,
-					    "ftrace: kprobe on handle_mm_fault failed (%s): "
+					    "kprobe on handle_mm_fault failed (%s): "
 					    "GUP told apart by the missing page_fault_* event",
 					    strerror(-r));
 		if (!f->retval) {
@@ -712,7 +746,7 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 	if (r)
 		return r;
 	if (mounted)
-		pfw_session_verbose(s, "ftrace: mounted tracefs on " PFW_FT_TRACEFS
+		pfw_session_verbose(s, "mounted tracefs on " PFW_FT_TRACEFS
 				       " (it was not mounted; left mounted)");
 	pfw_ft_cleanup_stale(say_verbose, s);
 
@@ -729,7 +763,7 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create a tracefs instance: %s", strerror(-r));
 		return r;
 	}
-	pfw_session_verbose(s, "ftrace: instance %s", tracefs_instance_get_name(ft->inst));
+	pfw_session_verbose(s, "instance %s", tracefs_instance_get_name(ft->inst));
 
 	if (ft->mode == MODE_GRAPH && !pfw_ft_has_tracer(ft->inst, "function_graph")) {
 		/* 6.1: function_graph lacks .allow_instances; only the top level runs it */
@@ -738,7 +772,7 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 		ft->top = pfw_ft_toplevel_take(&r, err, errlen);
 		if (!ft->top)
 			return r;
-		pfw_session_verbose(s, "ftrace: function_graph runs only in the top level here; "
+		pfw_session_verbose(s, "function_graph runs only in the top level here; "
 				       "borrowing it (restored on exit)");
 	}
 
@@ -804,10 +838,23 @@ static int ft_poll(void *priv, int timeout_ms)
 {
 	struct ft *ft = priv;
 
-	/* no wakeup on a per-event basis: trace_pipe_raw polls at buffer_percent */
-	if (timeout_ms > 0)
-		poll(NULL, 0, timeout_ms);
-	return drain(ft);
+	uint64_t end = pfw_now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+	int n, total = 0;
+
+	/*
+	 * trace_pipe_raw wakes a poller only at buffer_percent, and the
+	 * records carry no path: drain often, so that /proc/PID still
+	 * exists when a fault's file is looked up.
+	 */
+	for (;;) {
+		n = drain(ft);
+		if (n < 0)
+			return n;
+		total += n;
+		if (ft->s->stop || pfw_now_ns() >= end)
+			return total;
+		poll(NULL, 0, 10);
+	}
 }
 
 static int ft_stop(void *priv)
