@@ -277,21 +277,32 @@ static struct pfw_thread_stats *thread_get(struct pfw_agg *a, int32_t pid, int32
 	return &a->th[s->v];
 }
 
+static const char *own_path(struct pfw_agg *a, const char *path)
+{
+	const char *p = path ? str_intern(&a->strs, path) : a->unknown;
+
+	return p ? p : a->unknown;
+}
+
 /*
- * @path: already ours (interned here). Returns the row and its index, for
- * the page set.
+ * @path: the caller's, copied when a row is created. A (dev, inode) row
+ * that exists is found without hashing the path: that is the per-fault
+ * case for file pages.
  */
 static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t inode, uint32_t major,
 				       uint32_t minor, const char *path, size_t *idx)
 {
 	struct kv_slot *s;
 	struct pfw_file_stats *f;
+	const char *own = NULL;
 	bool created;
 
-	if (file)
+	if (file) {
 		s = kv_get(&a->fix, inode, dev_key(major, minor), &created);
-	else
-		s = kv_get(&a->fix, (uintptr_t)path, KEY_PATH, &created);
+	} else {
+		own = own_path(a, path);
+		s = kv_get(&a->fix, (uintptr_t)own, KEY_PATH, &created);
+	}
 	if (!s)
 		return NULL;
 	if (created) {
@@ -308,7 +319,7 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 		}
 		f = &a->fe[a->nfe];
 		memset(f, 0, sizeof(*f));
-		f->path = path;
+		f->path = own ? own : own_path(a, path);
 		f->file = file;
 		if (file) {
 			f->inode = inode;
@@ -321,17 +332,10 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 		return NULL;
 	f = &a->fe[s->v];
 	/* an inode first seen without a name gets one as soon as it is known */
-	if (f->path == a->unknown && path != a->unknown)
-		f->path = path;
+	if (f->path == a->unknown && path)
+		f->path = own_path(a, path);
 	*idx = s->v;
 	return f;
-}
-
-static const char *own_path(struct pfw_agg *a, const char *path)
-{
-	const char *p = path ? str_intern(&a->strs, path) : a->unknown;
-
-	return p ? p : a->unknown;
 }
 
 void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
@@ -365,7 +369,7 @@ void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 				  1, ev->latency_ns, ev->latency_ns, ev->latency_ns);
 	}
 
-	f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor, own_path(a, ev->path), &idx);
+	f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor, ev->path, &idx);
 	if (!f)
 		return;
 	if (major)
@@ -420,7 +424,7 @@ void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *r)
 	struct pfw_file_stats *f;
 	size_t idx;
 
-	f = file_get(a, r->file, r->inode, r->dev_major, r->dev_minor, own_path(a, r->path), &idx);
+	f = file_get(a, r->file, r->inode, r->dev_major, r->dev_minor, r->path, &idx);
 	if (!f)
 		return;
 	f->major += r->major;
