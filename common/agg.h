@@ -47,7 +47,11 @@ void pfw_agg_reset(struct pfw_agg *a); /* for periodic views */
 /* @ev must be resolved: path set (or NULL for unknown = "[unknown]") */
 void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev);
 
-/* merge ready-made rows (in-kernel aggregation); rows with the same key add up */
+/*
+ * merge ready-made rows (in-kernel aggregation); rows with the same key add up.
+ * Thread rows also add to the totals (faults, major, minor), file rows do not:
+ * a backend hands over every thread row once. Paths are copied.
+ */
 void pfw_agg_add_thread(struct pfw_agg *a, const struct pfw_thread_stats *t);
 void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *f);
 void pfw_agg_add_hist(struct pfw_agg *a, enum pfw_kind kind, unsigned bucket, uint64_t count);
@@ -55,6 +59,8 @@ void pfw_agg_add_hist(struct pfw_agg *a, enum pfw_kind kind, unsigned bucket, ui
 /*
  * Snapshots, caller frees the array. Threads sorted by major desc, then
  * minor desc, then tid; files by major desc, minor desc, then path.
+ * File paths point into @a and stay valid until pfw_agg_free() (also
+ * across pfw_agg_reset()).
  */
 size_t pfw_agg_threads(const struct pfw_agg *a, struct pfw_thread_stats **out);
 size_t pfw_agg_files(const struct pfw_agg *a, struct pfw_file_stats **out);

@@ -59,7 +59,7 @@ void pfw_maps_exec(struct pfw_maps *m, pid_t pid);
 void pfw_maps_exit(struct pfw_maps *m, pid_t pid);
 bool pfw_maps_known(const struct pfw_maps *m, pid_t pid);
 
-/* NULL when @addr is in no known mapping of @pid */
+/* NULL when @addr is in no known mapping of @pid; valid until @pid's table next changes */
 const struct pfw_mapping *pfw_maps_find(struct pfw_maps *m, pid_t pid, uint64_t addr);
 
 /* thread names (PERF_RECORD_COMM, /proc/PID/task/TID/comm) */
