@@ -12,6 +12,8 @@
  *   jsoncheck faults FILE HEXPATH SIZE   check the fault records of one file: offsets
  *                                        page aligned and < SIZE, addr - offset constant
  *   jsoncheck hex STRING                 STRING hex encoded
+ *   jsoncheck cescape HEX                the bytes HEX as SPEC.md's text escape would
+ *                                        show them (\n \t \r \\ \xHH; UTF-8 kept)
  *
  * Output values: a field written "x:NAME" prints a string value hex encoded
  * (so any byte survives the shell), "-" for the empty string; strings are
@@ -951,7 +953,8 @@ static void usage(void)
 	      "       jsoncheck csv FILE\n"
 	      "       jsoncheck csvget FILE [x:]COLUMN...\n"
 	      "       jsoncheck faults FILE HEXPATH SIZE\n"
-	      "       jsoncheck hex STRING\n",
+	      "       jsoncheck hex STRING\n"
+	      "       jsoncheck cescape HEX\n",
 	      stderr);
 	exit(2);
 }
@@ -990,6 +993,32 @@ int main(int argc, char **argv)
 		free(path);
 		free(a.pages);
 		return ret;
+	}
+	if (!strcmp(argv[1], "cescape") && argc == 3) {
+		char *b;
+		size_t n;
+
+		if (unhex(argv[2], &b, &n))
+			usage();
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)b[i];
+
+			if (c == '\n')
+				fputs("\\n", stdout);
+			else if (c == '\t')
+				fputs("\\t", stdout);
+			else if (c == '\r')
+				fputs("\\r", stdout);
+			else if (c == '\\')
+				fputs("\\\\", stdout);
+			else if (c < 0x20 || c == 0x7f)
+				printf("\\x%02x", c);
+			else
+				putchar(c);
+		}
+		putchar('\n');
+		free(b);
+		return 0;
 	}
 	if (!strcmp(argv[1], "hex") && argc == 3) {
 		print_hex(argv[2], strlen(argv[2]));

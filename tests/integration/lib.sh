@@ -28,13 +28,13 @@ plan() { # N
 
 # Skip the whole script (before plan): the harness counts it as skipped.
 skip_all() { # reason
-	echo "1..0 # SKIP $*"
+	printf '1..0 # SKIP %s\n' "$*"
 	_tap_planned=0
 	exit 0
 }
 
 bail() { # reason
-	echo "Bail out! $*"
+	printf 'Bail out! %s\n' "$*"
 	exit 99
 }
 
@@ -50,13 +50,13 @@ diag_file() { # file [lines]
 
 ok() { # description
 	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $*"
+	printf 'ok %d - %s\n' "$_tap_n" "$*"
 }
 
 not_ok() { # description [diagnostic...]
 	_tap_n=$((_tap_n + 1))
 	_tap_failed=$((_tap_failed + 1))
-	echo "not ok $_tap_n - $1"
+	printf 'not ok %d - %s\n' "$_tap_n" "$1"
 	shift
 	for _l in "$@"; do
 		diag "$_l"
@@ -65,7 +65,7 @@ not_ok() { # description [diagnostic...]
 
 skip() { # description reason
 	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $1 # SKIP $2"
+	printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "$2"
 }
 
 # check COND-EXIT-STATUS description: ok when the previous command succeeded
