@@ -351,14 +351,13 @@ static int map_ring(struct perf_priv *p, struct perf_cpu_ring *r, int fd, char *
 			continue;
 		}
 		snprintf(err, errlen,
-			 "perf: cannot map a %zu KiB ring buffer for CPU %d: %s; raise "
+			 "cannot map a %zu KiB ring buffer for CPU %d: %s; raise "
 			 "kernel.perf_event_mlock_kb or 'ulimit -l'",
 			 bytes >> 10, r->cpu, strerror(-ret));
 		return ret;
 	}
 	if (bytes != p->ring_bytes) {
-		pfw_session_verbose(p->s,
-				    "perf: ring buffers reduced to %zu KiB per CPU (mlock limit)",
+		pfw_session_verbose(p->s, "ring buffers reduced to %zu KiB per CPU (mlock limit)",
 				    bytes >> 10);
 		p->ring_bytes = bytes;
 	}
@@ -367,7 +366,7 @@ static int map_ring(struct perf_priv *p, struct perf_cpu_ring *r, int fd, char *
 	r->fd = fd;
 	ret = pfw_ring_init(&r->ring, base, (size_t)pg, bytes);
 	if (ret) {
-		snprintf(err, errlen, "perf: ring buffer setup failed: %s", strerror(-ret));
+		snprintf(err, errlen, "ring buffer setup failed: %s", strerror(-ret));
 		return ret;
 	}
 	return 0;
@@ -382,7 +381,7 @@ static void open_error(struct perf_priv *p, const struct perf_priv_level *l, pid
 	case EMFILE:
 	case ENFILE:
 		snprintf(err, errlen,
-			 "perf: too many open files after %zu events (3 per thread and CPU); raise "
+			 "too many open files after %zu events (3 per thread and CPU); raise "
 			 "'ulimit -n' or trace fewer threads",
 			 p->nr_fds);
 		break;
@@ -390,42 +389,40 @@ static void open_error(struct perf_priv *p, const struct perf_priv_level *l, pid
 	case EPERM:
 		if (restricted(l))
 			snprintf(err, errlen,
-				 "perf: perf_event_paranoid=%d forbids perf_event_open without "
+				 "perf_event_paranoid=%d forbids perf_event_open without "
 				 "CAP_SYS_ADMIN; lower it with 'sysctl "
 				 "kernel.perf_event_paranoid=2'",
 				 l->paranoid);
 		else if (s->opts->cgroup || s->target.kind == PFW_TARGET_SYSTEM)
 			snprintf(err, errlen,
-				 "perf: system-wide%s tracing needs root or CAP_PERFMON at "
+				 "system-wide%s tracing needs root or CAP_PERFMON at "
 				 "perf_event_paranoid=%d; run as root or 'sysctl "
 				 "kernel.perf_event_paranoid=0'",
 				 s->opts->cgroup ? " (--cgroup)" : "", l->paranoid);
 		else
 			snprintf(err, errlen,
-				 "perf: not allowed to trace pid %d (%s): only your own processes "
+				 "not allowed to trace pid %d (%s): only your own processes "
 				 "without CAP_PERFMON; run as root",
 				 (int)pid, strerror(e));
 		break;
 	case ESRCH:
-		snprintf(err, errlen, "perf: pid %d: no such process", (int)pid);
+		snprintf(err, errlen, "pid %d: no such process", (int)pid);
 		break;
 	case ENOENT:
 	case ENODEV:
 	case EOPNOTSUPP:
 		snprintf(err, errlen,
-			 "perf: software page-fault events not supported on CPU %d (%s); choose "
+			 "software page-fault events not supported on CPU %d (%s); choose "
 			 "another --backend",
 			 cpu, strerror(e));
 		break;
 	case EINVAL:
-		snprintf(
-			err, errlen,
-			"perf: perf_event_open rejected the attributes (EINVAL); use_clockid needs "
-			"Linux 4.1+; choose another --backend");
+		snprintf(err, errlen,
+			 "perf_event_open rejected the attributes (EINVAL); use_clockid needs "
+			 "Linux 4.1+; choose another --backend");
 		break;
 	default:
-		snprintf(err, errlen, "perf: perf_event_open failed on CPU %d: %s", cpu,
-			 strerror(e));
+		snprintf(err, errlen, "perf_event_open failed on CPU %d: %s", cpu, strerror(e));
 	}
 }
 
@@ -494,7 +491,7 @@ static int open_task_cpu(struct perf_priv *p, const struct perf_priv_level *l, p
 		if (ret) {
 			if (p->nr_fds == 0 || p->fds[p->nr_fds - 1] != fd)
 				close(fd);
-			snprintf(err, errlen, "perf: cannot set up event: %s", strerror(-ret));
+			snprintf(err, errlen, "cannot set up event: %s", strerror(-ret));
 			return ret;
 		}
 		if (r->fd < 0) {
@@ -503,8 +500,8 @@ static int open_task_cpu(struct perf_priv *p, const struct perf_priv_level *l, p
 				return ret;
 		} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0) {
 			ret = -errno;
-			snprintf(err, errlen, "perf: cannot share the CPU %d ring buffer: %s",
-				 r->cpu, strerror(-ret));
+			snprintf(err, errlen, "cannot share the CPU %d ring buffer: %s", r->cpu,
+				 strerror(-ret));
 			return ret;
 		}
 	}
@@ -524,7 +521,7 @@ static int open_process(struct perf_priv *p, const struct perf_priv_level *l, pi
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)tgid);
 	d = opendir(path);
 	if (!d) {
-		snprintf(err, errlen, "perf: pid %d: no such process", (int)tgid);
+		snprintf(err, errlen, "pid %d: no such process", (int)tgid);
 		return -ESRCH;
 	}
 	while ((de = readdir(d))) {
@@ -543,7 +540,7 @@ static int open_process(struct perf_priv *p, const struct perf_priv_level *l, pi
 			opened++;
 	}
 	if (!opened) {
-		snprintf(err, errlen, "perf: pid %d: no such process", (int)tgid);
+		snprintf(err, errlen, "pid %d: no such process", (int)tgid);
 		ret = -ESRCH;
 	}
 out:
@@ -566,7 +563,7 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 	priv_level(&l);
 	if (restricted(&l)) {
 		snprintf(err, errlen,
-			 "perf: perf_event_paranoid=%d forbids perf_event_open without "
+			 "perf_event_paranoid=%d forbids perf_event_open without "
 			 "CAP_SYS_ADMIN; "
 			 "lower it with 'sysctl kernel.perf_event_paranoid=2'",
 			 l.paranoid);
@@ -574,7 +571,7 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		snprintf(err, errlen, "perf: out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	*privp = p;
@@ -594,7 +591,7 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 		goto nomem;
 	ret = online_cpus(&cpus, &nr_cpus);
 	if (ret) {
-		snprintf(err, errlen, "perf: cannot read /sys/devices/system/cpu/online: %s",
+		snprintf(err, errlen, "cannot read /sys/devices/system/cpu/online: %s",
 			 strerror(-ret));
 		goto fail;
 	}
@@ -616,7 +613,7 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 		p->cgroup_fd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (p->cgroup_fd < 0) {
 			ret = -errno;
-			snprintf(err, errlen, "perf: cannot open cgroup %s: %s", o->cgroup,
+			snprintf(err, errlen, "cannot open cgroup %s: %s", o->cgroup,
 				 strerror(-ret));
 			goto fail;
 		}
@@ -661,7 +658,7 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 			ret = open_task_cpu(p, &l, s->target.child, 0, true, &p->rings[c], err,
 					    errlen, &gone);
 			if (!ret && gone) {
-				snprintf(err, errlen, "perf: the command (pid %d) is gone",
+				snprintf(err, errlen, "the command (pid %d) is gone",
 					 (int)s->target.child);
 				ret = -ESRCH;
 			}
@@ -682,14 +679,14 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 		snprintf(s->limits, sizeof(s->limits),
 			 "unprivileged: faults taken in kernel mode on user addresses "
 			 "(copy_from_user) are not seen");
-	pfw_session_verbose(s, "perf: %zu events on %zu CPUs, %zu KiB ring per CPU, %s%s",
-			    p->nr_fds, p->nr_rings, p->ring_bytes >> 10,
+	pfw_session_verbose(s, "%zu events on %zu CPUs, %zu KiB ring per CPU, %s%s", p->nr_fds,
+			    p->nr_rings, p->ring_bytes >> 10,
 			    p->exclude_kernel ? "user mode only" : "user and kernel mode",
 			    p->latency ? ", entry events for latency" : "");
 	return 0;
 nomem:
 	ret = -ENOMEM;
-	snprintf(err, errlen, "perf: out of memory");
+	snprintf(err, errlen, "out of memory");
 fail:
 	perf_close(p);
 	*privp = NULL;
@@ -905,8 +902,10 @@ static int perf_stop(void *priv)
 	p->emitted = 0;
 	read_rings(p);
 	pfw_perf_batch_flush(&p->batch, UINT64_MAX, on_record, p);
-	pfw_session_verbose(p->s, "perf: %llu fault entries without a completion (error paths)",
-			    (unsigned long long)p->pair.unmatched);
+	/* without the minor-faults event every minor fault's entry is unmatched */
+	if (p->latency && p->want_minor)
+		pfw_session_verbose(p->s, "%llu fault entries without a completion (error paths)",
+				    (unsigned long long)p->pair.unmatched);
 	return ret;
 }
 
