@@ -363,6 +363,7 @@ static void run_one(struct vctx *c, const struct pfw_backend *b, const char *mod
 
 	b->probe(&o, &pr);
 	snprintf(r->attach, sizeof(r->attach), "%s", mode ? mode : pr.attach);
+	r->approximate = is_approximate(b->name, r->attach);
 	if (!pr.available) {
 		r->status = V_SKIP;
 		/* the probe's reason, as --list-backends gives it */
