@@ -197,6 +197,25 @@ static void test_garbage(void)
 	x = pfw_maps_find(m, 30, 0x3ffff);
 	tap_is_str(x ? x->path : NULL, "[heap]", "garbage: good line after junk kept");
 	tap_ok(!pfw_maps_find(m, 30, 0x7f00), "garbage: no junk line made it in");
+	/* each junk line alone: the two good ones parse, all others are -EINVAL */
+	{
+		const char *p = text, *end = text + len, *nl;
+		unsigned good = 0, bad = 0, other = 0;
+
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+			r = parse_exact(m, 34, p, (size_t)(nl - p));
+			good += r == 1;
+			bad += r == -EINVAL;
+			other += r != 1 && r != -EINVAL;
+		}
+		tap_ok(good == 2 && bad == 16 && other == 0,
+		       "garbage: 16 junk lines, each -EINVAL");
+		if (good != 2 || bad != 16)
+			tap_diag("  good %u bad %u other %u", good, bad, other);
+	}
 
 	/*
 	 * Every prefix of a valid line: up to the space before the inode it
