@@ -569,6 +569,33 @@ static void test_load_proc(void)
 	close(fd);
 	unlink(tmpl);
 
+	/*
+	 * 3000 unmergeable mappings (alternating protections): the maps file
+	 * grows to about 150 KiB, well beyond one read() and the first 64 KiB buffer.
+	 */
+	{
+		size_t n = 3000, i, found = 0;
+		char *big = mmap(NULL, n * pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (big == MAP_FAILED) {
+			tap_skip("load_proc big: mmap failed");
+		} else {
+			for (i = 0; i < n; i += 2)
+				mprotect(big + i * pg, pg, PROT_READ | PROT_WRITE);
+			r = pfw_maps_load_proc(m, "/proc", getpid());
+			for (i = 0; i < n; i++) {
+				x = pfw_maps_find(m, getpid(), (uintptr_t)big + i * pg);
+				found += x && x->start == (uintptr_t)big + i * pg &&
+					 x->end == (uintptr_t)big + (i + 1) * pg;
+			}
+			tap_ok(r == 0 && found == n,
+			       "load_proc big: 3000 one-page mappings, all exact");
+			if (found != n)
+				tap_diag("  r %d, found %zu", r, found);
+			munmap(big, n * pg);
+		}
+	}
+
 	child = fork();
 	if (child == 0)
 		_exit(0);
