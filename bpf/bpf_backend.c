@@ -56,6 +56,12 @@ struct bpf_priv {
 	size_t nr_links;
 	int delivered; /* by the current poll() */
 	uint64_t counters[PFW_BPF_CNT_NR];
+	/* (pid, dev, ino) whose maps were re-read for a path: once is enough */
+	struct {
+		uint64_t ino;
+		uint32_t dev;
+		int32_t pid;
+	} tried[256];
 };
 
 /*
@@ -311,16 +317,23 @@ static void bpf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 }
 
 /*
- * Summary mode: the first fault on a file. Its path is learnt now, while
- * the mapping most likely exists; the maps keep (dev, ino) -> path after the
- * mapping or the process is gone.
+ * The first fault on a file: its path is learnt now, while the mapping
+ * most likely exists; the maps keep (dev, ino) -> path after the mapping or
+ * the process is gone.
  */
 static void learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
 {
 	struct pfw_maps *maps = p->s->maps;
+	unsigned slot = (unsigned)(e->ino * 31 + e->dev * 7 + e->pid) % 256;
 
 	if (!maps || pfw_maps_path_of(maps, e->dev >> 20, e->dev & 0xfffff, e->ino))
 		return;
+	if (p->tried[slot].ino == e->ino && p->tried[slot].dev == e->dev &&
+	    p->tried[slot].pid == (int32_t)e->pid)
+		return;
+	p->tried[slot].ino = e->ino;
+	p->tried[slot].dev = e->dev;
+	p->tried[slot].pid = e->pid;
 	pfw_maps_load_proc(maps, "/proc", e->pid);
 }
 
@@ -333,10 +346,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < hdr)
 		return 0;
-	if (e->flags & PFW_BPF_F_NEWFILE) {
+	/*
+	 * A file we have no name for: re-read the maps now, once per file
+	 * and process, before a short-lived mapping (or process) is gone.
+	 */
+	if (e->flags & PFW_BPF_F_FILE)
 		learn_path(p, e);
+	if (e->flags & PFW_BPF_F_NEWFILE)
 		return 0;
-	}
 	ev.time_ns = e->time_ns;
 	ev.addr = e->addr;
 	ev.ip = e->ip;

@@ -1,0 +1,29 @@
+# tests/bpf/lib-bpf.sh: what the bpf tests share on top of
+# tests/integration/lib.sh. Sourced after setting PFW_BACKEND=bpf.
+
+PFW_BACKEND=bpf
+export PFW_BACKEND
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+# run the exact workload (2 threads, disjoint slices) under pfwatch;
+# leaves $pfw_tmp/wl.json (workload summary) and $pfw_tmp/$1 (pfwatch JSON)
+bpf_run_exact() { # outfile pages pfwatch-args...
+	_out=$1
+	_pages=$2
+	shift 2
+	rm -f "$pfw_tmp/w.dat"
+	pfw_trace -F all -f json -o "$pfw_tmp/$_out" "$@" -- \
+		"$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" --size=$((_pages * 4))K \
+		--threads=2 --exact --keep --json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err"
+}
+
+# a member of the workload's one-line JSON summary
+wl_num() { # key
+	sed -n "s/^{.*\"$1\":\([0-9]*\).*/\1/p" "$pfw_tmp/wl.json" | head -n 1
+}
+
+# "tid touched" for every workload thread
+wl_tids() {
+	sed -n 's/.*"tids":\[\(.*\)\].*/\1/p' "$pfw_tmp/wl.json" | tr '}' '\n' |
+		sed -n 's/.*"tid":\([0-9]*\).*"touched":\([0-9]*\).*/\1 \2/p'
+}
