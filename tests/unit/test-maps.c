@@ -689,6 +689,27 @@ static void bench(void)
 	t = now_s() - t;
 	printf("clustered: %.1f M lookups/s (%.1f ns each, checksum %llu)\n", iters / t / 1e6,
 	       t / iters * 1e9, (unsigned long long)sum);
+	{
+		/* parse cost of the same 1000-mapping table as /proc text */
+		size_t cap = n * 128, len = 0;
+		char *text = malloc(cap);
+		const unsigned reps = 2000;
+
+		for (i = 0; i < n; i++)
+			len += (size_t)snprintf(
+				text + len, cap - len,
+				"%llx-%llx r-xp %08x 08:01 %u%*s/usr/lib/lib%u.so\n",
+				(unsigned long long)(base + (uint64_t)i * 0x20000),
+				(unsigned long long)(base + (uint64_t)i * 0x20000 + 0x10000),
+				i << 12, i + 1, 20, "", i % 50);
+		t = now_s();
+		for (i = 0; i < reps; i++)
+			sum += (uint64_t)pfw_maps_parse(m, 2, text, len);
+		t = now_s() - t;
+		printf("parse:     %.1f us per 1000-line maps file (%zu bytes)\n", t / reps * 1e6,
+		       len);
+		free(text);
+	}
 	free(addrs);
 	pfw_maps_free(m);
 }
