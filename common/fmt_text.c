@@ -158,14 +158,24 @@ static void text_files(struct pfw_output *o, const struct pfw_file_stats *f, siz
 	}
 }
 
+static int hist_range(char *buf, size_t len, int i)
+{
+	uint64_t lo = i ? UINT64_C(1) << i : 0;
+
+	if (i == PFW_HIST_BUCKETS - 1)
+		return snprintf(buf, len, "[%" PRIu64 ", ...)", lo);
+	return snprintf(buf, len, "[%" PRIu64 ", %" PRIu64 ")", lo, UINT64_C(1) << (i + 1));
+}
+
 /* bpftrace's and bcc's familiar shape: [lo, hi)  count |@@@@   | */
 static void text_hist(struct pfw_output *o, enum pfw_kind kind, const char *path,
 		      const uint64_t buckets[PFW_HIST_BUCKETS])
 {
 	FILE *fp = o->fp;
-	int first = -1, last = -1;
+	int first = -1, last = -1, w = 0;
 	uint64_t max = 0;
 	const int bar = 52;
+	char range[64];
 
 	for (int i = 0; i < PFW_HIST_BUCKETS; i++) {
 		if (!buckets[i])
@@ -187,17 +197,13 @@ static void text_hist(struct pfw_output *o, enum pfw_kind kind, const char *path
 		fputs("(no measured faults)\n", fp);
 		return;
 	}
+	/* the widest label is the last one: align the counts on it */
+	w = hist_range(range, sizeof(range), last);
 	for (int i = first; i <= last; i++) {
-		char range[64];
-		uint64_t lo = i ? UINT64_C(1) << i : 0;
 		int fill = (int)((buckets[i] * (uint64_t)bar + max - 1) / max);
 
-		if (i == PFW_HIST_BUCKETS - 1)
-			snprintf(range, sizeof(range), "[%" PRIu64 ", ...)", lo);
-		else
-			snprintf(range, sizeof(range), "[%" PRIu64 ", %" PRIu64 ")", lo,
-				 UINT64_C(1) << (i + 1));
-		fprintf(fp, "%-26s %10" PRIu64 " |", range, buckets[i]);
+		hist_range(range, sizeof(range), i);
+		fprintf(fp, "%-*s %10" PRIu64 " |", w, range, buckets[i]);
 		for (int j = 0; j < bar; j++)
 			fputc(j < fill ? '@' : ' ', fp);
 		fputs("|\n", fp);
