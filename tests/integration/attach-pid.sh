@@ -1,0 +1,87 @@
+#!/bin/sh
+# pfwatch -p PID on a running workload: the workload sets up, waits for
+# SIGUSR1, touches its pages, waits again. The kernel's majflt of the
+# process (/proc/PID/stat) before and after the touch phase is the ground
+# truth for the traced interval; pfwatch must count exactly that, and stop
+# by itself when the process exits.
+. "${0%/*}/lib.sh"
+
+pfw_setup
+require_backend
+plan 10
+
+data=$pfw_tmp/data.dat
+st_file=$pfw_tmp/status
+args="--exact --size=8M --pattern=mixed --threads=3 --seed=11"
+# shellcheck disable=SC2086
+expect=$("$PFWATCH_WORKLOAD" $args --expect)
+
+# shellcheck disable=SC2086
+"$PFWATCH_WORKLOAD" $args --file="$data" --keep --wait-start --wait-end --status-file="$st_file" \
+	--json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err" &
+wpid=$!
+if ! wait_for_line "$st_file" ready 60; then
+	kill "$wpid" 2>/dev/null
+	bail "the workload did not get ready: $(cat "$pfw_tmp/wl.err")"
+fi
+
+pfw_trace --format=json -o "$pfw_tmp/out.json" -p "$wpid" 2>"$pfw_tmp/err" &
+tpid=$!
+# pfwatch prints nothing when it is armed; give it time, then make sure it
+# is still there (it must not have given up on the pid)
+sleep 2
+if kill -0 "$tpid" 2>/dev/null; then
+	ok "pfwatch -p $wpid is running"
+else
+	not_ok "pfwatch -p $wpid is running" "$(diag_file "$pfw_tmp/err")"
+fi
+
+before=$(proc_majflt "$wpid")
+kill -USR1 "$wpid"
+if wait_for_line "$st_file" done 120; then
+	ok "the workload touched its pages"
+else
+	not_ok "the workload touched its pages" "$(diag_file "$pfw_tmp/wl.err")"
+fi
+after=$(proc_majflt "$wpid")
+kill -USR1 "$wpid"
+wait "$wpid"
+wst=$?
+check $wst "the workload exits 0" "exit status $wst" "$(diag_file "$pfw_tmp/wl.err")"
+
+# pfwatch ends when all its targets have exited
+i=0
+while kill -0 "$tpid" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill -0 "$tpid" 2>/dev/null; then
+	not_ok "pfwatch stops within 10 s of its target's exit"
+	kill -INT "$tpid" 2>/dev/null
+else
+	ok "pfwatch stops within 10 s of its target's exit"
+fi
+wait "$tpid"
+st=$?
+check $st "pfwatch exits 0" "exit status $st" "$(diag_file "$pfw_tmp/err")"
+
+if "$JSONCHECK" validate "$pfw_tmp/out.json" >/dev/null 2>"$pfw_tmp/jerr"; then
+	ok "output is valid JSON Lines"
+else
+	not_ok "output is valid JSON Lines" "$(cat "$pfw_tmp/jerr")"
+fi
+
+delta=$((after - before))
+run_major=$(json_last "$pfw_tmp/out.json" run major 2>/dev/null)
+diag "majflt before $before after $after (delta $delta), expected $expect, pfwatch $run_major"
+is_eq "run major = /proc/$wpid/stat majflt delta over the traced interval" "$run_major" "$delta"
+if [ "$delta" = "$expect" ]; then
+	is_eq "run major = pfwatch-workload --expect" "$run_major" "$expect"
+else
+	skip "run major = pfwatch-workload --expect" "the kernel counted $delta, not $expect, for the workload itself"
+fi
+frec=$("$JSONCHECK" get "$pfw_tmp/out.json" file x:path major pages 2>/dev/null | grep "^$(hexof "$data")	")
+is_eq "file record major, pages = expected" "$(echo "$frec" | cut -f2,3)" "$expect	$expect"
+
+leak_check
+done_testing

@@ -1,0 +1,129 @@
+#!/bin/sh
+# Unprivileged: as nobody (or as ourselves when not root), pfwatch traces its
+# own child with exact major counts on perf (perf_event_paranoid <= 2 allows
+# per-task software events with exclude_kernel), and the run record's
+# "limits" says what it cannot see. A backend that needs privilege must
+# instead exit 3 with a one-line reason.
+. "${0%/*}/lib.sh"
+
+pfw_setup noroot
+plan 9
+
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo unknown)
+
+if [ "$(id -u)" -eq 0 ]; then
+	command -v setpriv >/dev/null 2>&1 || skip_all "setpriv not installed (util-linux): cannot drop to nobody"
+	grp=nogroup
+	getent group nogroup >/dev/null 2>&1 || grp=nobody
+	id nobody >/dev/null 2>&1 || skip_all "no user nobody on this system"
+	as_user() {
+		setpriv --reuid=nobody --regid="$grp" --clear-groups --inh-caps=-all \
+			--bounding-set=-all "$@"
+	}
+	who=nobody
+	chmod 755 "$pfw_tmp"
+	chmod 666 "$pfw_tmp/pids"
+	# the binaries must be readable and executable by nobody: copy them if
+	# a directory on their path is private
+	pw=$PFWATCH
+	wl=$PFWATCH_WORKLOAD
+	if ! as_user test -x "$pw" || ! as_user test -x "$wl"; then
+		mkdir "$pfw_tmp/bin"
+		cp "$PFWATCH" "$pfw_tmp/bin/pfwatch"
+		cp "$PFWATCH_WORKLOAD" "$pfw_tmp/bin/pfwatch-workload"
+		chmod 755 "$pfw_tmp/bin" "$pfw_tmp/bin/pfwatch" "$pfw_tmp/bin/pfwatch-workload"
+		pw=$pfw_tmp/bin/pfwatch
+		wl=$pfw_tmp/bin/pfwatch-workload
+	fi
+	ud=$pfw_tmp/u
+	mkdir "$ud"
+	chown nobody:"$grp" "$ud"
+else
+	as_user() {
+		"$@"
+	}
+	who="uid $(id -u)"
+	pw=$PFWATCH
+	wl=$PFWATCH_WORKLOAD
+	ud=$pfw_tmp
+fi
+
+data=$ud/data.dat
+args="--exact --size=4M --pattern=random --threads=2 --seed=7"
+# shellcheck disable=SC2086
+expect=$("$wl" $args --expect)
+# shellcheck disable=SC2046,SC2086
+as_user sh -c 'echo $$ >>"$0"; exec "$@"' "$pfw_tmp/pids" \
+	"$pw" --backend="$pfw_backend" $(pfw_attach_opts) --format=json -o "$ud/out.json" -- \
+	"$wl" $args --file="$data" --json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/err"
+st=$?
+diag "as $who, backend $pfw_backend, perf_event_paranoid=$paranoid: pfwatch exit $st"
+
+must_work=no
+[ "$pfw_backend" = perf ] && [ "$paranoid" != unknown ] && [ "$paranoid" -le 2 ] && must_work=yes
+
+if [ "$st" -eq 3 ] && [ "$must_work" = no ]; then
+	ok "$pfw_backend as $who: unavailable, exit 3"
+	if [ "$(wc -l <"$pfw_tmp/err" | tr -d ' ')" -ge 1 ] && grep -q '^pfwatch: .*'"$pfw_backend" "$pfw_tmp/err"; then
+		ok "$pfw_backend as $who: stderr names the backend and the reason"
+	else
+		not_ok "$pfw_backend as $who: stderr names the backend and the reason" "$(diag_file "$pfw_tmp/err")"
+	fi
+	diag "$(head -n 3 "$pfw_tmp/err")"
+	for d in "JSON valid" "run major = majflt" "run major = --expect" "file record" "limits and ip"; do
+		skip "$pfw_backend as $who: $d" "backend unavailable unprivileged"
+	done
+else
+	check "$st" "$pfw_backend as $who: pfwatch -- pfwatch-workload exits 0" "exit status $st" \
+		"$(diag_file "$pfw_tmp/err")"
+	if "$JSONCHECK" validate "$ud/out.json" >/dev/null 2>"$pfw_tmp/jerr"; then
+		ok "$pfw_backend as $who: output is valid JSON Lines"
+	else
+		not_ok "$pfw_backend as $who: output is valid JSON Lines" "$(cat "$pfw_tmp/jerr")"
+	fi
+	majflt=$(sed -n 's/.*"majflt":\([0-9]*\).*/\1/p' "$pfw_tmp/wl.json")
+	run_major=$(json_last "$ud/out.json" run major 2>/dev/null)
+	diag "expected $expect, workload majflt $majflt, pfwatch $run_major"
+	is_eq "$pfw_backend as $who: run major = the workload's majflt" "$run_major" "$majflt"
+	if [ "$majflt" = "$expect" ]; then
+		is_eq "$pfw_backend as $who: run major = --expect" "$run_major" "$expect"
+	else
+		skip "$pfw_backend as $who: run major = --expect" "the workload's own majflt $majflt differs from --expect $expect"
+	fi
+	frec=$("$JSONCHECK" get "$ud/out.json" file x:path major pages 2>/dev/null | grep "^$(hexof "$data")	")
+	is_eq "$pfw_backend as $who: file record major, pages = expected" "$(echo "$frec" | cut -f2,3)" "$expect	$expect"
+	limits=$(json_last "$ud/out.json" run limits 2>/dev/null)
+	case "$limits" in
+	"" | missing | null)
+		if [ "$(id -u)" -eq 0 ] || [ "$pfw_backend" != perf ]; then
+			skip "$pfw_backend as $who: run record says what it cannot see" "not the perf backend without privilege"
+		else
+			not_ok "$pfw_backend as $who: run record says what it cannot see" "limits: $limits"
+		fi
+		;;
+	*)
+		ok "$pfw_backend as $who: run record says what it cannot see"
+		diag "limits: $limits"
+		;;
+	esac
+	# exclude_kernel: whatever is reported was taken in user mode, so every
+	# fault record on the data file has a user ip (the workload's code)
+	nip=$("$JSONCHECK" get "$ud/out.json" fault x:path ip 2>/dev/null | grep "^$(hexof "$data")	" | grep -c '	null$')
+	is_eq "$pfw_backend as $who: no fault on the data file without an ip" "$nip" 0
+fi
+
+# unprivileged, -p on a process of another user must be refused, with exit 1
+if [ "$(id -u)" -eq 0 ]; then
+	# shellcheck disable=SC2046
+	as_user "$pw" --backend="$pfw_backend" $(pfw_attach_opts) -q -o /dev/null -d 1 -p 1 2>"$pfw_tmp/err"
+	st=$?
+	case $st in
+	1 | 3) ok "$pfw_backend as $who: -p 1 (root's init) refused with exit $st" ;;
+	*) not_ok "$pfw_backend as $who: -p 1 (root's init) refused with exit 1 or 3" "exit status $st" "$(diag_file "$pfw_tmp/err")" ;;
+	esac
+else
+	skip "-p of another user's process" "not root: no second user to compare with"
+fi
+
+leak_check
+done_testing
