@@ -286,10 +286,19 @@ static int resolve_cgroup(struct pfw_opts *o)
 	struct stat st;
 
 	if (arg[0] == '/' || (stat(arg, &st) == 0 && statfs(arg, &sfs) == 0 &&
-			      (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC))
+			      (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC)) {
 		path = strdup(arg);
-	else if (asprintf(&path, "/sys/fs/cgroup/%s", arg) < 0)
-		path = NULL;
+	} else {
+		/* systemd's hybrid layout mounts cgroup2 at /sys/fs/cgroup/unified */
+		if (asprintf(&path, "/sys/fs/cgroup/unified/%s", arg) < 0)
+			path = NULL;
+		if (path &&
+		    (statfs(path, &sfs) < 0 || (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC)) {
+			free(path);
+			if (asprintf(&path, "/sys/fs/cgroup/%s", arg) < 0)
+				path = NULL;
+		}
+	}
 	if (!path) {
 		pfw_err("out of memory");
 		return PFW_EXIT_RUNTIME;
