@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ftrace decode + classify + fold without a kernel: event formats as 6.18
+ * prints them, records built by hand, fed through the real decoder.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <traceevent/event-parse.h>
+
+#include "ftrace/ftrace.h"
+#include "tests/tap.h"
+
+#define COMMON                                                                         \
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n" \
+	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+
+static const char fmt_pf[] = "name: page_fault_user\nID: 190\nformat:\n" COMMON
+			     "\tfield:unsigned long address;\toffset:8;\tsize:8;\tsigned:0;\n"
+			     "\tfield:unsigned long ip;\toffset:16;\tsize:8;\tsigned:0;\n"
+			     "\tfield:unsigned long error_code;\toffset:24;\tsize:8;\tsigned:0;\n\n"
+			     "print fmt: \"address=%lx\", REC->address\n";
+static const char fmt_ff[] = "name: mm_filemap_fault\nID: 300\nformat:\n" COMMON
+			     "\tfield:unsigned long i_ino;\toffset:8;\tsize:8;\tsigned:0;\n"
+			     "\tfield:dev_t s_dev;\toffset:16;\tsize:4;\tsigned:0;\n"
+			     "\tfield:unsigned long index;\toffset:24;\tsize:8;\tsigned:0;\n\n"
+			     "print fmt: \"ino=%lx\", REC->i_ino\n";
+static const char fmt_add[] = "name: mm_filemap_add_to_page_cache\nID: 301\nformat:\n" COMMON
+			      "\tfield:unsigned long pfn;\toffset:8;\tsize:8;\tsigned:0;\n"
+			      "\tfield:unsigned long i_ino;\toffset:16;\tsize:8;\tsigned:0;\n"
+			      "\tfield:unsigned long index;\toffset:24;\tsize:8;\tsigned:0;\n"
+			      "\tfield:dev_t s_dev;\toffset:32;\tsize:4;\tsigned:0;\n"
+			      "\tfield:unsigned char order;\toffset:36;\tsize:1;\tsigned:0;\n\n"
+			      "print fmt: \"ino=%lx\", REC->i_ino\n";
+
+static unsigned char buf[64];
+
+static struct tep_record *mk(unsigned short id, int pid, uint64_t ts)
+{
+	static struct tep_record rec;
+
+	memset(buf, 0, sizeof(buf));
+	memset(&rec, 0, sizeof(rec));
+	memcpy(buf, &id, 2);
+	memcpy(buf + 4, &pid, 4);
+	rec.data = buf;
+	rec.size = 40;
+	rec.ts = ts;
+	return &rec;
+}
+
+static void put64(int off, uint64_t v)
+{
+	memcpy(buf + off, &v, 8);
+}
+
+static void put32(int off, uint32_t v)
+{
+	memcpy(buf + off, &v, 4);
+}
+
+static struct pfw_ft_fault got[16];
+static int ngot;
+
+static void collect(void *ctx, const struct pfw_ft_fault *f)
+{
+	(void)ctx;
+	if (ngot < 16)
+		got[ngot++] = *f;
+}
+
+static void feed(struct pfw_ft_decoder *d, struct pfw_ft_classify *c, struct tep_record *r)
+{
+	struct pfw_ft_rec fr;
+
+	if (!pfw_ft_decode(d, r, &fr))
+		pfw_ft_classify_feed(c, &fr);
+}
+
+static void fold_one(struct pfw_ft_fold *f, enum pfw_ft_type t, int tid, uint64_t a, uint64_t b)
+{
+	struct pfw_ft_rec r = {.type = t, .tid = tid, .ts = a};
+
+	switch (t) {
+	case PFW_FT_PF_USER:
+		r.addr = b;
+		break;
+	case PFW_FT_KP_ENTRY:
+		r.flags = a;
+		r.regs = b;
+		r.addr = 0x1000;
+		break;
+	case PFW_FT_FG_EXIT:
+		r.calltime = a;
+		r.rettime = b;
+		break;
+	case PFW_FT_KP_RET:
+		r.retval = b;
+		break;
+	default:
+		break;
+	}
+	pfw_ft_fold_feed(f, &r);
+}
+
+int main(void)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct pfw_ft_decoder *d;
+	struct pfw_ft_classify *c;
+	struct pfw_ft_fold *fo;
+	struct pfw_ft_rec r;
+	struct tep_event *ev;
+
+	tep_set_long_size(tep, 8);
+	tap_ok(!tep_parse_format(tep, &ev, fmt_pf, sizeof(fmt_pf) - 1, "exceptions") &&
+		       !tep_parse_format(tep, &ev, fmt_ff, sizeof(fmt_ff) - 1, "filemap") &&
+		       !tep_parse_format(tep, &ev, fmt_add, sizeof(fmt_add) - 1, "filemap"),
+	       "formats parse");
+	d = pfw_ft_decoder_new(tep, NULL);
+	tap_ok(pfw_ft_decoder_has(d, PFW_FT_PF_USER) && pfw_ft_decoder_has(d, PFW_FT_ADD_CACHE) &&
+		       !pfw_ft_decoder_has(d, PFW_FT_FG_EXIT),
+	       "decoder finds exactly the events present");
+
+	{
+		struct tep_record *rec = mk(190, 42, 1000);
+
+		put64(8, 0x7f0000001234);
+		put64(16, 0x401000);
+		tap_ok(!pfw_ft_decode(d, rec, &r) && r.type == PFW_FT_PF_USER && r.tid == 42 &&
+			       r.addr == 0x7f0000001234 && r.ip == 0x401000 && r.ts == 1000,
+		       "page_fault_user decoded");
+		rec->size = 12;
+		tap_ok(pfw_ft_decode(d, rec, &r) == -EINVAL, "truncated record rejected");
+		tap_ok(pfw_ft_decode(d, mk(999, 1, 1), &r) == -ENOENT, "unknown event id ignored");
+	}
+
+	c = pfw_ft_classify_new(collect, NULL);
+	/* major: fault, filemap_fault idx 5, add_to_page_cache order 2 at idx 4 */
+	{
+		struct tep_record *rec;
+
+		ngot = 0;
+		rec = mk(190, 7, 10);
+		put64(8, 0x7f0000005000);
+		feed(d, c, rec);
+		rec = mk(300, 7, 11);
+		put64(8, 99);
+		put32(16, (8u << 20) | 1);
+		put64(24, 5);
+		feed(d, c, rec);
+		rec = mk(301, 7, 12);
+		put64(16, 99);
+		put64(24, 4);
+		put32(32, (8u << 20) | 1);
+		buf[36] = 2;
+		feed(d, c, rec);
+		tap_ok(ngot == 1 && got[0].major && got[0].has_file && got[0].index == 5 &&
+			       pfw_ft_dev_major(got[0].dev) == 8 && got[0].addr == 0x7f0000005000,
+		       "miss then insertion covering the index = major, emitted at once");
+		/* the retry's second filemap_fault in the same window: still one fault */
+		rec = mk(300, 7, 13);
+		put64(8, 99);
+		put32(16, (8u << 20) | 1);
+		put64(24, 5);
+		feed(d, c, rec);
+		/* insertion of another index in a new window: minor */
+		rec = mk(190, 7, 20);
+		put64(8, 0x7f0000009000);
+		feed(d, c, rec);
+		rec = mk(300, 7, 21);
+		put64(8, 99);
+		put32(16, (8u << 20) | 1);
+		put64(24, 9);
+		feed(d, c, rec);
+		rec = mk(301, 7, 22);
+		put64(16, 99);
+		put64(24, 20);
+		put32(32, (8u << 20) | 1);
+		feed(d, c, rec);
+		pfw_ft_classify_flush(c);
+		tap_ok(ngot == 2 && !got[1].major && got[1].addr == 0x7f0000009000,
+		       "retry is not a second fault; insertion elsewhere leaves a minor");
+	}
+	pfw_ft_classify_free(c);
+
+	/* graph fold with kprobe: RETRY|MAJOR then a TRIED attempt = one major, latency first call -> last return */
+	fo = pfw_ft_fold_new(collect, NULL, true, false);
+	ngot = 0;
+	fold_one(fo, PFW_FT_PF_USER, 5, 100, 0x7f0000001000);
+	fold_one(fo, PFW_FT_KP_ENTRY, 5, 0x1000 /* VMA_LOCK */, 0xffff1);
+	fold_one(fo, PFW_FT_FG_EXIT, 5, 1000, 5000);
+	fold_one(fo, PFW_FT_KP_RET, 5, 0, PFW_VM_FAULT_RETRY | PFW_VM_FAULT_MAJOR);
+	fold_one(fo, PFW_FT_KP_ENTRY, 5, PFW_FAULT_FLAG_TRIED, 0xffff1);
+	fold_one(fo, PFW_FT_KP_RET, 5, 0, 0);
+	fold_one(fo, PFW_FT_FG_EXIT, 5, 6000, 7000);
+	tap_ok(ngot == 1 && got[0].major && got[0].has_latency && got[0].latency_ns == 6000,
+	       "retried fault folds into one major with latency 6000");
+	/* GUP (regs NULL) is not a user fault; an error return is not counted */
+	fold_one(fo, PFW_FT_KP_ENTRY, 5, 0, 0);
+	fold_one(fo, PFW_FT_FG_EXIT, 5, 8000, 9000);
+	fold_one(fo, PFW_FT_KP_RET, 5, 0, PFW_VM_FAULT_MAJOR);
+	fold_one(fo, PFW_FT_PF_USER, 5, 10000, 0x7f0000002000);
+	fold_one(fo, PFW_FT_KP_ENTRY, 5, 0, 0xffff1);
+	fold_one(fo, PFW_FT_KP_RET, 5, 0, PFW_VM_FAULT_SIGSEGV);
+	fold_one(fo, PFW_FT_FG_EXIT, 5, 10100, 10200);
+	tap_ok(ngot == 1, "GUP call and VM_FAULT_ERROR fault not counted");
+	pfw_ft_fold_free(fo);
+
+	pfw_ft_decoder_free(d);
+	tep_free(tep);
+	return tap_done();
+}
