@@ -1,0 +1,60 @@
+#!/bin/sh
+# --view=summary: the bpf backend aggregates in the kernel (per thread, per
+# file with distinct pages, log2 latency) instead of streaming; the rows must
+# equal ru_majflt and the streamed counts, and the perf backend must give
+# the same per-file count for the same workload.
+. "${top_srcdir:-.}/tests/bpf/lib-bpf.sh"
+
+pfw_setup
+require_backend
+plan 9
+diag "bpf attach mode: $pfw_attach"
+
+pages=1024
+bpf_run_exact sum.json $pages --view=summary
+check $? "pfwatch -b bpf --view=summary runs the workload" "$(cat "$pfw_tmp/wl.err")"
+expected=$(wl_num expected)
+hp=$(hexof "$pfw_tmp/w.dat")
+
+"$JSONCHECK" get "$pfw_tmp/sum.json" file x:path major pages latency_total_ns >"$pfw_tmp/files"
+row=$(awk -F'\t' -v p="$hp" '$1 == p' "$pfw_tmp/files")
+is_eq "file row: majors = expected ($expected)" "$(echo "$row" | cut -f2)" "$expected"
+is_eq "file row: distinct pages = pages touched" "$(echo "$row" | cut -f3)" "$pages"
+lat=$(echo "$row" | cut -f4)
+[ "${lat:-null}" != null ] && [ "$lat" -gt 0 ]
+check $? "file row: latency measured in the kernel (total ${lat} ns)"
+
+"$JSONCHECK" get "$pfw_tmp/sum.json" thread tid major latency_total_ns >"$pfw_tmp/threads"
+bad=
+for line in $(wl_tids | tr ' ' ':'); do
+	tid=${line%%:*}
+	want=${line#*:}
+	got=$(awk -F'\t' -v t="$tid" '$1 == t {print $2}' "$pfw_tmp/threads")
+	[ "$got" = "$want" ] || bad="$bad tid $tid: ${got:-no row} majors, touched $want;"
+done
+[ -z "$bad" ]
+check $? "thread rows: majors = pages each thread touched" "$bad"
+
+is_eq "run record: majors (totals) = ru_majflt" \
+	"$(json_last "$pfw_tmp/sum.json" run major)" "$(wl_num majflt)"
+
+# streaming the same workload gives the same count
+bpf_run_exact ev.json $pages
+streamed=$("$JSONCHECK" get "$pfw_tmp/ev.json" fault kind x:path |
+	awk -F'\t' -v p="$hp" '$1 == "major" && $2 == p' | wc -l)
+is_eq "summary (in-kernel) = events (streamed) per-file majors" "$streamed" "$(echo "$row" | cut -f2)"
+
+# cross-check with perf: the same per-file count
+if "$PFWATCH" --list-backends --format=json 2>/dev/null | grep '"backend":"perf"' | grep -q '"available":true'; then
+	rm -f "$pfw_tmp/w.dat"
+	pfw_run --backend=perf --view=summary -F all -f json -o "$pfw_tmp/perf.json" -- \
+		"$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" --size=$((pages * 4))K \
+		--threads=2 --exact --keep --json >/dev/null 2>&1
+	perf_maj=$("$JSONCHECK" get "$pfw_tmp/perf.json" file x:path major |
+		awk -F'\t' -v p="$hp" '$1 == p {print $2}')
+	is_eq "bpf and perf agree on the file's majors" "$(echo "$row" | cut -f2)" "$perf_maj"
+else
+	skip "bpf and perf agree on the file's majors" "perf backend unavailable"
+fi
+leak_check
+done_testing
