@@ -448,6 +448,13 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 			rc = PFW_EXIT_RUNTIME;
 			goto out;
 		}
+		/*
+		 * Between its release and execvp() the child faults in our own
+		 * image (stack, COW of libc data): give it our maps so those
+		 * few faults resolve; the backend's exec event replaces them.
+		 */
+		if (pfw_maps_load_proc(s.maps, "/proc", getpid()) == 0)
+			pfw_maps_fork(s.maps, getpid(), c.pid);
 		s.target.child = c.pid;
 		s.target.pids = &c.pid;
 		s.target.nr_pids = 1;
