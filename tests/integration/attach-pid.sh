@@ -74,9 +74,9 @@ fi
 delta=$((after - before))
 run_major=$(json_last "$pfw_tmp/out.json" run major 2>/dev/null)
 diag "majflt before $before after $after (delta $delta), expected $expect, pfwatch $run_major"
-is_eq "run major = /proc/$wpid/stat majflt delta over the traced interval" "$run_major" "$delta"
+is_num_eq "run major = /proc/$wpid/stat majflt delta over the traced interval" "$run_major" "$delta"
 if [ "$delta" = "$expect" ]; then
-	is_eq "run major = pfwatch-workload --expect" "$run_major" "$expect"
+	is_num_eq "run major = pfwatch-workload --expect" "$run_major" "$expect"
 else
 	skip "run major = pfwatch-workload --expect" "the kernel counted $delta, not $expect, for the workload itself"
 fi

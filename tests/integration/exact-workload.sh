@@ -47,10 +47,10 @@ for c in $configs; do
 	touch_majflt=$(sed -n 's/.*"touch_majflt":\([0-9]*\).*/\1/p' "$pfw_tmp/wl.json")
 	run_major=$(json_last "$pfw_tmp/out.json" run major)
 	lost=$(json_last "$pfw_tmp/out.json" run lost)
-	is_eq "$name: run major = the workload's getrusage majflt" "$run_major" "$majflt"
+	is_num_eq "$name: run major = the workload's getrusage majflt" "$run_major" "$majflt"
 	diag "expected $expect, majflt $majflt (touch phase $touch_majflt), pfwatch $run_major, lost $lost"
 	if [ "$majflt" = "$expect" ]; then
-		is_eq "$name: run major = pfwatch-workload --expect" "$run_major" "$expect"
+		is_num_eq "$name: run major = pfwatch-workload --expect" "$run_major" "$expect"
 	else
 		# the kernel itself counted faults outside the data file (a library
 		# page evicted by someone else's cache drop): pfwatch cannot be judged
@@ -65,7 +65,7 @@ for c in $configs; do
 		"$expect	$expect"
 
 	nfault=$("$JSONCHECK" get "$pfw_tmp/out.json" fault kind | grep -c '^major$')
-	is_eq "$name: one fault record per major fault" "$nfault" "$run_major"
+	is_num_eq "$name: one fault record per major fault" "$nfault" "$run_major"
 
 	if res=$("$JSONCHECK" faults "$pfw_tmp/out.json" "$hp" $size_bytes 2>"$pfw_tmp/jerr"); then
 		ok "$name: offsets page aligned, inside the file, addr - offset constant"

@@ -65,7 +65,7 @@ done
 # the parent's own majflt plus its waited-for child's
 truth=$(awk -v p="$(sed -n '$p' "$pfw_tmp/res.json" | cut -d' ' -f2)" \
 	'$1 == "process" && $2 == p { print $3 + $4 }' "$pfw_tmp/res.json")
-is_eq "json: run major = faulter's RUSAGE_SELF + RUSAGE_CHILDREN majflt" \
+is_num_eq "json: run major = faulter's RUSAGE_SELF + RUSAGE_CHILDREN majflt" \
 	"$(json_last "$pfw_tmp/out.json" run major)" "$truth"
 
 # ---- text ----
@@ -87,7 +87,7 @@ truth=$(awk -v p="$(sed -n '$p' "$pfw_tmp/res.text" | cut -d' ' -f2)" \
 	'$1 == "process" && $2 == p { print $3 + $4 }' "$pfw_tmp/res.text")
 # fault lines: TIME PID TID COMM KIND ... (no escaped comm or path has a space
 # before the KIND column; the header says KIND)
-is_eq "text: fault lines = the faulter's majflt" \
+is_num_eq "text: fault lines = the faulter's majflt" \
 	"$(awk '$5 == "major" && $1 ~ /^[0-9.]+$/' "$pfw_tmp/out.text" | wc -l | tr -d ' ')" "$truth"
 
 # ---- CSV ----

@@ -88,6 +88,24 @@ is_eq() {
 	fi
 }
 
+# is_num_eq description got want: both must be counts, and equal (two
+# empty values from a failed run must not pass)
+is_num_eq() {
+	case "$2" in
+	'' | *[!0-9]*)
+		not_ok "$1" "got '$2': not a count"
+		return
+		;;
+	esac
+	case "$3" in
+	'' | *[!0-9]*)
+		not_ok "$1" "want '$3': not a count (the ground truth is missing)"
+		return
+		;;
+	esac
+	is_eq "$@"
+}
+
 # the exit status of the script reflects its failures
 done_testing() {
 	if [ -n "$_tap_planned" ] && [ "$_tap_planned" -ne "$_tap_n" ]; then
@@ -121,11 +139,12 @@ require_binaries() {
 	[ -x "$PFWATCH" ] || bail "$PFWATCH is not an executable"
 	[ -x "$PFWATCH_WORKLOAD" ] || bail "$PFWATCH_WORKLOAD is not an executable"
 	pfw_testbin=${PFW_TESTBIN:-${top_builddir:-.}/tests/integration}
-	for _h in faulter jsoncheck; do
+	for _h in faulter jsoncheck runas; do
 		[ -x "$pfw_testbin/$_h" ] || bail "helper $pfw_testbin/$_h is not built (make check builds it)"
 	done
 	JSONCHECK=$pfw_testbin/jsoncheck
 	FAULTER=$pfw_testbin/faulter
+	RUNAS=$pfw_testbin/runas
 }
 
 # The value of a string member of a one-line JSON object (no nesting).

@@ -33,7 +33,7 @@ is_eq "header line" "$(head -n 1 "$out" | tr -s ' ' | sed 's/^ //; s/ $//')" \
 	"TIME(s) PID TID COMM KIND LAT(us) ADDRESS FILE OFFSET"
 
 awk '$5 == "major" && $1 ~ /^[0-9]+\.[0-9]+$/' "$out" >"$pfw_tmp/faults"
-is_eq "one line per major fault" "$(wc -l <"$pfw_tmp/faults" | tr -d ' ')" "$majflt"
+is_num_eq "one line per major fault" "$(wc -l <"$pfw_tmp/faults" | tr -d ' ')" "$majflt"
 
 # every line: 9 columns, our pid and tids, the file, hex address, aligned offset
 bad=$(awk -v pid="$wpid" -v tids=" $tids" -v path="$data" -v size="$size_bytes" '
@@ -80,7 +80,7 @@ check $? "per-file table header"
 row=$(awk -v p="$data" '$1 == p && NF == 7 { print $2, $4 }' "$pfw_tmp/norm")
 is_eq "per-file row: MAJOR, PAGES = expected" "$row" "$expect $expect"
 tsum=$(awk -v pid="$wpid" '$1 == pid && NF == 9 && $4 ~ /^[0-9]+$/ { s += $4 } END { print s + 0 }' "$pfw_tmp/norm")
-is_eq "per-thread rows: MAJOR sums to the workload's majflt" "$tsum" "$majflt"
+is_num_eq "per-thread rows: MAJOR sums to the workload's majflt" "$tsum" "$majflt"
 runl=$(grep '^run:' "$pfw_tmp/norm" | tail -n 1)
 case "$runl" in
 *" major=$majflt "*) ok "run line: major=$majflt" ;;

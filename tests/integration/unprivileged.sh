@@ -12,13 +12,11 @@ plan 9
 paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo unknown)
 
 if [ "$(id -u)" -eq 0 ]; then
-	command -v setpriv >/dev/null 2>&1 || skip_all "setpriv not installed (util-linux): cannot drop to nobody"
-	grp=nogroup
-	getent group nogroup >/dev/null 2>&1 || grp=nobody
-	id nobody >/dev/null 2>&1 || skip_all "no user nobody on this system"
+	# numeric ids: a busybox guest may have no passwd entry for nobody
+	uid=$(id -u nobody 2>/dev/null || echo 65534)
+	gid=$(id -g nobody 2>/dev/null || echo 65534)
 	as_user() {
-		setpriv --reuid=nobody --regid="$grp" --clear-groups --inh-caps=-all \
-			--bounding-set=-all "$@"
+		"$RUNAS" "$uid" "$gid" "$@"
 	}
 	who=nobody
 	chmod 755 "$pfw_tmp"
@@ -37,7 +35,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	fi
 	ud=$pfw_tmp/u
 	mkdir "$ud"
-	chown nobody:"$grp" "$ud"
+	chown "$uid:$gid" "$ud"
 else
 	as_user() {
 		"$@"
@@ -84,9 +82,9 @@ else
 	majflt=$(sed -n 's/.*"majflt":\([0-9]*\).*/\1/p' "$pfw_tmp/wl.json")
 	run_major=$(json_last "$ud/out.json" run major 2>/dev/null)
 	diag "expected $expect, workload majflt $majflt, pfwatch $run_major"
-	is_eq "$pfw_backend as $who: run major = the workload's majflt" "$run_major" "$majflt"
+	is_num_eq "$pfw_backend as $who: run major = the workload's majflt" "$run_major" "$majflt"
 	if [ "$majflt" = "$expect" ]; then
-		is_eq "$pfw_backend as $who: run major = --expect" "$run_major" "$expect"
+		is_num_eq "$pfw_backend as $who: run major = --expect" "$run_major" "$expect"
 	else
 		skip "$pfw_backend as $who: run major = --expect" "the workload's own majflt $majflt differs from --expect $expect"
 	fi
@@ -108,8 +106,14 @@ else
 	esac
 	# exclude_kernel: whatever is reported was taken in user mode, so every
 	# fault record on the data file has a user ip (the workload's code)
-	nip=$("$JSONCHECK" get "$ud/out.json" fault x:path ip 2>/dev/null | grep "^$(hexof "$data")	" | grep -c '	null$')
-	is_eq "$pfw_backend as $who: no fault on the data file without an ip" "$nip" 0
+	"$JSONCHECK" get "$ud/out.json" fault x:path ip 2>/dev/null | grep "^$(hexof "$data")	" >"$pfw_tmp/ips"
+	nip=$(grep -c '	null$' "$pfw_tmp/ips")
+	if [ -s "$pfw_tmp/ips" ] && [ "$nip" -eq 0 ]; then
+		ok "$pfw_backend as $who: every fault on the data file has a user ip"
+	else
+		not_ok "$pfw_backend as $who: every fault on the data file has a user ip" \
+			"$(wc -l <"$pfw_tmp/ips") faults on the file, $nip without ip"
+	fi
 fi
 
 # unprivileged, -p on a process of another user must be refused, with exit 1
