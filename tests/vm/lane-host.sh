@@ -14,6 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 tmp=$(mktemp -d "$out/host-tmp.XXXXXX")
+# like /tmp: tests that drop to nobody create files under it
+chmod 1777 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 : >"$out/host.matrix"
 t0=$(date +%s)

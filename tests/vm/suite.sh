@@ -131,7 +131,7 @@ for b in perf bpf ftrace; do
 			echo "$lane|$b|$m|skip|$detail" >>"$matrix"
 			continue
 		fi
-		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh 2>/dev/null | grep -v '/lib\.sh$')
+		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh 2>/dev/null | grep -v '/lib[^/]*\.sh$')
 		if [ -z "$scripts" ]; then
 			skip "$lane: $label" "no integration tests found under $src/tests"
 			echo "$lane|$b|$m|skip|no tests" >>"$matrix"
