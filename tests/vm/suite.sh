@@ -109,6 +109,12 @@ run_script() { # prefix script
 }
 
 echo "# lane $lane: kernel $(uname -r), uid $(id -u)"
+# the top-level tracefs state we start from (shared with other users on
+# kernels where function_graph cannot run in an instance)
+if [ -r /sys/kernel/tracing/set_event ]; then
+	echo "# tracefs at start: current_tracer=$(cat /sys/kernel/tracing/current_tracer)," \
+		"set_event=[$(tr '\n' ' ' </sys/kernel/tracing/set_event)]"
+fi
 
 for b in perf bpf ftrace; do
 	case "$b" in
@@ -202,6 +208,8 @@ elif [ -r "$tfs/current_tracer" ]; then
 	left=
 	ct=$(cat "$tfs/current_tracer" 2>/dev/null)
 	[ "$ct" = nop ] || left="$left current_tracer=$ct;"
+	se=$(tr '\n' ' ' <"$tfs/set_event" 2>/dev/null)
+	[ -z "$se" ] || left="$left top-level set_event: $se;"
 	inst=$(ls "$tfs/instances" 2>/dev/null | grep -i pfw | tr '\n' ' ')
 	[ -z "$inst" ] || left="$left instances: $inst;"
 	ev=$(grep -i pfw "$tfs/dynamic_events" "$tfs/kprobe_events" 2>/dev/null | head -n 3 | tr '\n' ' ')
