@@ -25,11 +25,15 @@ if ! wait_for_line "$st_file" ready 60; then
 	bail "the workload did not get ready: $(cat "$pfw_tmp/wl.err")"
 fi
 
+# pfwatch prints nothing when it is armed: wait twice what a whole traced
+# run of true takes here (loading BPF under qemu TCG takes seconds), then
+# make sure it is still there (it must not have given up on the pid)
+t0=$(date +%s)
+pfw_trace -q -o /dev/null -- true 2>/dev/null
+settle=$((2 + 2 * ($(date +%s) - t0)))
 pfw_trace --format=json -o "$pfw_tmp/out.json" -p "$wpid" 2>"$pfw_tmp/err" &
 tpid=$!
-# pfwatch prints nothing when it is armed; give it time, then make sure it
-# is still there (it must not have given up on the pid)
-sleep 2
+sleep "$settle"
 if kill -0 "$tpid" 2>/dev/null; then
 	ok "pfwatch -p $wpid is running"
 else
