@@ -50,6 +50,7 @@ struct bpf_priv {
 	bool ringbuf;
 	bool aggregate;
 	bool stopped;
+	bool follow_forks;
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
 	struct bpf_link **links;
@@ -455,6 +456,15 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	if (t->kind == PFW_TARGET_SYSTEM)
 		bpf_map__set_max_entries(skel->maps.targets, 1);
 	set_autoload(skel, p->mode);
+	p->follow_forks = t->kind == PFW_TARGET_COMMAND &&
+			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+						  BPF_FUNC_probe_read_kernel, NULL) > 0;
+	bpf_program__set_autoload(skel->progs.pfw_fork, p->follow_forks);
+	if (t->kind == PFW_TARGET_COMMAND && !p->follow_forks)
+		pfw_session_verbose(p->s,
+				    "bpf: bpf_probe_read_kernel refused: forks followed by "
+				    "ancestry at fault time (misses children reparented before "
+				    "their first fault)");
 	if (p->mode == MODE_TP && !skel->rodata->have_task_btf) {
 		snprintf(err, errlen, "tp mode needs bpf_get_current_task_btf() (kernel 5.11+)");
 		return -ENOTSUP;
@@ -607,6 +617,12 @@ static int bpf_start(void *priv)
 	struct pfwatch_bpf *skel = p->skel;
 	int ret = 0;
 
+	/* before the child is released: its first fork must already be seen */
+	if (p->follow_forks) {
+		ret = add_link(p, bpf_program__attach(skel->progs.pfw_fork));
+		if (ret)
+			goto out;
+	}
 	switch (p->mode) {
 	case MODE_FENTRY:
 		ret = add_link(p, bpf_program__attach(skel->progs.pfw_fexit));
@@ -629,6 +645,7 @@ static int bpf_start(void *priv)
 	default:
 		ret = -EINVAL;
 	}
+out:
 	if (ret) {
 		pfw_session_verbose(p->s, "bpf: attaching %s failed: %s", mode_names[p->mode],
 				    strerror(-ret));

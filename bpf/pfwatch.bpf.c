@@ -425,6 +425,29 @@ static __always_inline void fault_done(void *ctx, struct fault *f)
 		stream_fault(ctx, f, id, 0);
 }
 
+/*
+ * COMMAND: follow forks as they happen. The ancestor walk in wanted()
+ * misses a child whose parent exited before the child's first fault (the
+ * double fork of "(cmd &)" and daemons); this does not. The raw tracepoint
+ * arguments are untyped, so it reads child->tgid with bpf_probe_read_kernel:
+ * the loader leaves it out where that is refused (confidentiality lockdown)
+ * and the walk remains.
+ */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	static const __u8 one = 1;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 ctgid;
+
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid != tgid)
+		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
 /* ---- tp: perf_event programs on the page-fault software events ---- */
 
 SEC("perf_event")
