@@ -71,6 +71,11 @@ cp "$busybox" "$root/bin/busybox"
 cp "$here/guest-init.sh" "$root/init"
 cp "$here/suite.sh" "$root/pfw/tests/vm/suite.sh"
 cp "$build/pfwatch" "$build/pfwatch-workload" "$root/pfw/"
+# bpftool lets the bpf teardown test see leftover programs, maps and links
+for t in bpftool; do
+	tp=$(command -v $t 2>/dev/null || ls /usr/sbin/$t /sbin/$t 2>/dev/null | head -n 1)
+	[ -n "$tp" ] && cp "$tp" "$root/pfw/$t"
+done
 # the test scripts, and any helper programs built beside them
 for d in integration bpf ftrace; do
 	mkdir -p "$root/pfw/tests/$d"

@@ -87,6 +87,11 @@ run_script() { # prefix script
 			emit "not ok" "$pfx: ${l#Bail out!}"
 			bad=$((bad + 1))
 			;;
+		"1..0"*"# SKIP"* | "1..0"*"# skip"*)
+			# the whole script skipped, with its reason
+			skip "$pfx" "$(printf '%s\n' "$l" | sed 's/^1\.\.0 *# *[Ss][Kk][Ii][Pp] *//')"
+			got=$((got + 1))
+			;;
 		"#"*) echo "$l" ;;
 		esac
 	done <"$out"
