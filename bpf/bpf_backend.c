@@ -410,6 +410,7 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	const struct pfw_target *t = &p->s->target;
 	struct pfwatch_bpf *skel = p->skel;
 	int ncpu = libbpf_num_possible_cpus();
+	const char *env;
 
 	skel->rodata->target_kind = t->kind == PFW_TARGET_COMMAND ? PFW_BPF_TARGET_COMMAND
 				    : t->kind == PFW_TARGET_PIDS  ? PFW_BPF_TARGET_PIDS
@@ -429,8 +430,25 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 							   : BPF_PROG_TYPE_KPROBE,
 					BPF_FUNC_get_current_task_btf, NULL) > 0;
 
-	/* ringbuf is 5.8; before that libbpf-tools' perf-buffer fallback */
+	/*
+	 * ringbuf is 5.8; before that libbpf-tools' perf-buffer fallback.
+	 * PFW_BPF_NO_RINGBUF=1 forces the fallback and PFW_BPF_RINGBUF_KB
+	 * shrinks the buffer, so tests exercise both and the drop accounting
+	 * on any kernel.
+	 */
 	p->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
+	env = getenv("PFW_BPF_NO_RINGBUF");
+	if (env && *env && strcmp(env, "0"))
+		p->ringbuf = false;
+	env = getenv("PFW_BPF_RINGBUF_KB");
+	if (p->ringbuf && env && atoi(env) > 0) {
+		/* a power of two of pages, as BPF_MAP_TYPE_RINGBUF requires */
+		unsigned kb = 4;
+
+		while (kb < (unsigned)atoi(env) && kb < (1u << 20))
+			kb <<= 1;
+		bpf_map__set_max_entries(skel->maps.events, kb * 1024);
+	}
 	skel->rodata->use_ringbuf = p->ringbuf;
 	if (!p->ringbuf) {
 		bpf_map__set_type(skel->maps.events, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -444,9 +462,9 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		bpf_map__set_max_entries(skel->maps.agg_files, 1);
 		bpf_map__set_max_entries(skel->maps.agg_pages, 1);
 	} else {
-		bpf_map__set_max_entries(skel->maps.events,
-					 p->ringbuf ? 4096
-						    : bpf_map__max_entries(skel->maps.events));
+		/* only new-file announcements go through it */
+		if (p->ringbuf)
+			bpf_map__set_max_entries(skel->maps.events, 64 * 1024);
 		bpf_map__set_max_entries(skel->maps.agg_pages, 1 << 18);
 	}
 	if (p->mode == MODE_TP)

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Delivery: the perf-buffer fallback (forced with PFW_BPF_NO_RINGBUF=1) is
+# as exact as the ring buffer; a ring buffer too small for the fault rate
+# (PFW_BPF_RINGBUF_KB=4) drops records, and every drop is counted in "lost".
+. "${top_srcdir:-.}/tests/bpf/lib-bpf.sh"
+
+pfw_setup
+require_backend
+plan 5
+
+PFW_BPF_NO_RINGBUF=1 bpf_run_exact pb.json 1024
+check $? "perf-buffer fallback: pfwatch runs the workload"
+hp=$(hexof "$pfw_tmp/w.dat")
+got=$("$JSONCHECK" get "$pfw_tmp/pb.json" fault kind x:path | awk -F'\t' -v p="$hp" '$1 == "major" && $2 == p' | wc -l)
+is_eq "perf-buffer fallback: majors on the file = ru_majflt" "$got" "$(wl_num majflt)"
+
+PFW_BPF_RINGBUF_KB=4 bpf_run_exact small.json 4096
+check $? "4 KiB ring buffer: pfwatch runs the workload"
+got=$("$JSONCHECK" get "$pfw_tmp/small.json" fault kind x:path | awk -F'\t' -v p="$hp" '$1 == "major" && $2 == p' | wc -l)
+lost=$(json_last "$pfw_tmp/small.json" run lost)
+faults=$(json_last "$pfw_tmp/small.json" run faults)
+want=$(wl_num majflt)
+diag "4 KiB ring buffer: $got of $want majors delivered, run: faults $faults lost $lost"
+if [ "${lost:-0}" -gt 0 ]; then
+	ok "4 KiB ring buffer: drops happen and are reported ($lost lost)"
+else
+	skip "4 KiB ring buffer: drops are reported" "pfwatch kept up with the fault rate, nothing dropped"
+fi
+[ "$got" -le "$want" ] && [ $((got + lost)) -ge "$want" ]
+check $? "delivered majors + lost >= ru_majflt, delivered <= ru_majflt"
+done_testing
