@@ -110,12 +110,27 @@ int main(void)
 	memset(e.comm, 0, sizeof(e.comm));
 	pfw_session_emit(&s, &e);
 	tap_ok((e.flags & PFW_EV_COMM) && !strcmp(e.comm, "worker"), "comm from the maps");
-	e = ev(getpid(), PFW_MAJOR, 0x1000);
+	/* the parent: a live process whose name /proc knows (our own pid is dropped) */
+	e = ev(getppid(), PFW_MAJOR, 0x1000);
 	e.flags &= ~PFW_EV_COMM;
 	memset(e.comm, 0, sizeof(e.comm));
 	pfw_session_emit(&s, &e);
-	tap_ok((e.flags & PFW_EV_COMM) && !strncmp(e.comm, "test-frontend-s", 15),
-	       "comm from /proc/PID/task/TID/comm");
+	{
+		char want[32] = "", path[64];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+		fp = fopen(path, "r");
+		if (fp && fgets(want, sizeof(want), fp))
+			want[strcspn(want, "\n")] = '\0';
+		if (fp)
+			fclose(fp);
+		tap_ok((e.flags & PFW_EV_COMM) && want[0] && !strcmp(e.comm, want),
+		       "comm from /proc/PID/task/TID/comm");
+	}
+	e = ev(getpid(), PFW_MAJOR, 0x7f0000009000);
+	pfw_session_emit(&s, &e);
+	tap_ok(!e.path, "pfwatch's own faults are dropped");
 
 	t = pfw_agg_totals(s.agg);
 	tap_is_u64(t->major, 6, "majors aggregated");
