@@ -35,9 +35,9 @@
 #define PFW_CAP_PERFMON	  38
 
 #define RING_BYTES_MAX (4u << 20) /* per CPU */
-#define RING_BYTES_MIN (256u << 10)
-/* below RING_BYTES_MIN, or the kernel caps it at the ring size and wakes only when full */
-#define WAKEUP_BYTES (64u << 10)
+#define RING_BYTES_MIN (64u << 10)
+/* poll() wakes at this fill level (or the caller's timeout), not per fault */
+#define WAKEUP_BYTES_MAX (256u << 10)
 
 struct perf_cpu_ring {
 	int cpu;
@@ -65,6 +65,7 @@ struct perf_priv {
 	bool latency, want_major, want_minor, call_graph;
 	bool exclude_kernel;
 	bool started;
+	bool map_failed; /* the last open_events() failed in mmap() */
 	pid_t self;
 	int cgroup_fd;
 	size_t ring_bytes;
@@ -143,7 +144,7 @@ static bool restricted(const struct perf_priv_level *l)
 }
 
 static void attr_fill(struct perf_event_attr *a, uint64_t config, bool sideband, bool inherit,
-		      bool exclude_kernel, bool call_graph)
+		      bool exclude_kernel, bool call_graph, size_t ring_bytes)
 {
 	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
@@ -159,7 +160,9 @@ static void attr_fill(struct perf_event_attr *a, uint64_t config, bool sideband,
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	a->watermark = 1;
-	a->wakeup_watermark = WAKEUP_BYTES;
+	/* the kernel caps a watermark at the ring size: it would then wake only when full */
+	a->wakeup_watermark =
+		(uint32_t)(ring_bytes / 4 < WAKEUP_BYTES_MAX ? ring_bytes / 4 : WAKEUP_BYTES_MAX);
 	if (call_graph) {
 		/* Debian 6.12 refuses kernel callchains at paranoid 2; we want user stacks only */
 		a->exclude_callchain_kernel = 1;
@@ -197,7 +200,7 @@ static void perf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res
 			 l.paranoid);
 		return;
 	}
-	attr_fill(&a, PERF_COUNT_SW_PAGE_FAULTS_MAJ, false, false, true, false);
+	attr_fill(&a, PERF_COUNT_SW_PAGE_FAULTS_MAJ, false, false, true, false, RING_BYTES_MIN);
 	fd = pfw_perf_event_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
@@ -337,29 +340,15 @@ static int map_ring(struct perf_priv *p, struct perf_cpu_ring *r, int fd, char *
 	void *base;
 	int ret;
 
-	for (;;) {
-		base = mmap(NULL, (size_t)pg + bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (base != MAP_FAILED)
-			break;
+	base = mmap(NULL, (size_t)pg + bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
 		ret = -errno;
-		/*
-		 * Past perf_event_mlock_kb (516 KiB per CPU by default) the
-		 * pages count against RLIMIT_MEMLOCK: try smaller rings.
-		 */
-		if ((ret == -EPERM || ret == -ENOMEM) && bytes > RING_BYTES_MIN) {
-			bytes /= 2;
-			continue;
-		}
+		p->map_failed = true;
 		snprintf(err, errlen,
 			 "cannot map a %zu KiB ring buffer for CPU %d: %s; raise "
 			 "kernel.perf_event_mlock_kb or 'ulimit -l'",
 			 bytes >> 10, r->cpu, strerror(-ret));
 		return ret;
-	}
-	if (bytes != p->ring_bytes) {
-		pfw_session_verbose(p->s, "ring buffers reduced to %zu KiB per CPU (mlock limit)",
-				    bytes >> 10);
-		p->ring_bytes = bytes;
 	}
 	r->base = base;
 	r->map_len = (size_t)pg + bytes;
@@ -370,6 +359,23 @@ static int map_ring(struct perf_priv *p, struct perf_cpu_ring *r, int fd, char *
 		return ret;
 	}
 	return 0;
+}
+
+/* undo open_events(): every ring and event, so it can be retried */
+static void close_events(struct perf_priv *p)
+{
+	for (size_t c = 0; c < p->nr_rings; c++) {
+		pfw_ring_fini(&p->rings[c].ring);
+		if (p->rings[c].base)
+			munmap(p->rings[c].base, p->rings[c].map_len);
+		p->rings[c].base = NULL;
+		p->rings[c].fd = -1;
+		p->rings[c].hup = false;
+	}
+	for (size_t i = 0; i < p->nr_fds; i++)
+		close(p->fds[i]);
+	p->nr_fds = 0;
+	p->nr_ids = 0;
 }
 
 static void open_error(struct perf_priv *p, const struct perf_priv_level *l, pid_t pid, int cpu,
@@ -475,7 +481,7 @@ static int open_task_cpu(struct perf_priv *p, const struct perf_priv_level *l, p
 			continue;
 		/* the major event always carries the side band (mmap, comm, fork/exit) */
 		attr_fill(&a, evs[i].config, evs[i].kind == PFW_PK_MAJOR, inherit,
-			  p->exclude_kernel, p->call_graph);
+			  p->exclude_kernel, p->call_graph, p->ring_bytes);
 		fd = event_open(&a, pid, r->cpu, flags);
 		if (fd < 0) {
 			int e = errno;
@@ -550,6 +556,56 @@ out:
 
 static void perf_close(void *priv);
 
+/* every event of the target, with one ring per CPU of p->ring_bytes */
+static int open_events(struct perf_priv *p, const struct perf_priv_level *l, char *err,
+		       size_t errlen)
+{
+	const struct pfw_session *s = p->s;
+	const struct pfw_opts *o = s->opts;
+	int ret = 0;
+
+	if (o->cgroup) {
+		for (size_t c = 0; c < p->nr_rings; c++) {
+			bool gone;
+
+			ret = open_task_cpu(p, l, p->cgroup_fd, PERF_FLAG_PID_CGROUP, false,
+					    &p->rings[c], err, errlen, &gone);
+			if (ret)
+				return ret;
+		}
+	} else if (s->target.kind == PFW_TARGET_SYSTEM) {
+		for (size_t c = 0; c < p->nr_rings; c++) {
+			bool gone;
+
+			ret = open_task_cpu(p, l, -1, 0, false, &p->rings[c], err, errlen, &gone);
+			if (ret)
+				return ret;
+		}
+	} else if (s->target.kind == PFW_TARGET_COMMAND) {
+		for (size_t c = 0; c < p->nr_rings; c++) {
+			bool gone;
+
+			/* inherit=1 needs cpu >= 0 to be mmapped (perf_mmap() rejects cpu -1) */
+			ret = open_task_cpu(p, l, s->target.child, 0, true, &p->rings[c], err,
+					    errlen, &gone);
+			if (!ret && gone) {
+				snprintf(err, errlen, "the command (pid %d) is gone",
+					 (int)s->target.child);
+				ret = -ESRCH;
+			}
+			if (ret)
+				return ret;
+		}
+	} else {
+		for (size_t i = 0; i < s->target.nr_pids; i++) {
+			ret = open_process(p, l, s->target.pids[i], err, errlen);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errlen)
 {
 	const struct pfw_opts *o = s->opts;
@@ -584,7 +640,6 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 	p->call_graph = o->call_graph;
 	/* paranoid >= 2 without CAP_PERFMON: perf_allow_kernel() refuses exclude_kernel=0 */
 	p->exclude_kernel = !can_kernel(&l);
-	p->ring_bytes = RING_BYTES_MAX;
 	pfw_perf_batch_init(&p->batch, p->call_graph);
 	ret = pfw_perf_pair_init(&p->pair);
 	if (ret)
@@ -630,48 +685,27 @@ static int perf_open(struct pfw_session *s, void **privp, char *err, size_t errl
 			if (s->target.kind == PFW_TARGET_COMMAND &&
 			    pfw_perf_tidset_add(&p->allowed, s->target.child))
 				goto nomem;
-		} else {
-			p->drop_self = true;
-		}
-		for (size_t c = 0; c < p->nr_rings; c++) {
-			bool gone;
-
-			ret = open_task_cpu(p, &l, p->cgroup_fd, PERF_FLAG_PID_CGROUP, false,
-					    &p->rings[c], err, errlen, &gone);
-			if (ret)
-				goto fail;
-		}
-	} else if (s->target.kind == PFW_TARGET_SYSTEM) {
-		p->drop_self = true;
-		for (size_t c = 0; c < p->nr_rings; c++) {
-			bool gone;
-
-			ret = open_task_cpu(p, &l, -1, 0, false, &p->rings[c], err, errlen, &gone);
-			if (ret)
-				goto fail;
-		}
-	} else if (s->target.kind == PFW_TARGET_COMMAND) {
-		for (size_t c = 0; c < p->nr_rings; c++) {
-			bool gone;
-
-			/* inherit=1 needs cpu >= 0 to be mmapped (perf_mmap() rejects cpu -1) */
-			ret = open_task_cpu(p, &l, s->target.child, 0, true, &p->rings[c], err,
-					    errlen, &gone);
-			if (!ret && gone) {
-				snprintf(err, errlen, "the command (pid %d) is gone",
-					 (int)s->target.child);
-				ret = -ESRCH;
-			}
-			if (ret)
-				goto fail;
-		}
-	} else {
-		for (size_t i = 0; i < s->target.nr_pids; i++) {
-			ret = open_process(p, &l, s->target.pids[i], err, errlen);
-			if (ret)
-				goto fail;
 		}
 	}
+	p->drop_self = s->target.kind == PFW_TARGET_SYSTEM;
+	/*
+	 * Unprivileged, rings past perf_event_mlock_kb (516 KiB per CPU,
+	 * shared by all of the user's CPUs) count against RLIMIT_MEMLOCK: when
+	 * one does not fit, start over with smaller rings on every CPU.
+	 */
+	for (p->ring_bytes = RING_BYTES_MAX;; p->ring_bytes /= 2) {
+		p->map_failed = false;
+		ret = open_events(p, &l, err, errlen);
+		if (!ret || !p->map_failed || p->ring_bytes <= RING_BYTES_MIN ||
+		    (ret != -EPERM && ret != -ENOMEM))
+			break;
+		close_events(p);
+	}
+	if (ret)
+		goto fail;
+	if (p->ring_bytes != RING_BYTES_MAX)
+		pfw_session_verbose(s, "ring buffers reduced to %zu KiB per CPU (mlock limit)",
+				    p->ring_bytes >> 10);
 	ret = pfw_perf_batch_set_ids(&p->batch, p->ids, p->nr_ids);
 	if (ret)
 		goto nomem;
@@ -915,16 +949,7 @@ static void perf_close(void *priv)
 
 	if (!p)
 		return;
-	for (size_t c = 0; c < p->nr_rings; c++) {
-		pfw_ring_fini(&p->rings[c].ring);
-		if (p->rings[c].base)
-			munmap(p->rings[c].base, p->rings[c].map_len);
-		p->rings[c].base = NULL;
-		p->rings[c].fd = -1;
-	}
-	for (size_t i = 0; i < p->nr_fds; i++)
-		close(p->fds[i]);
-	p->nr_fds = 0;
+	close_events(p);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
 	p->cgroup_fd = -1;
