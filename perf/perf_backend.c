@@ -69,9 +69,9 @@ struct perf_priv {
 	pid_t self;
 	int cgroup_fd;
 	size_t ring_bytes;
-	uint64_t prev_round; /* time the previous read round started */
-	uint64_t lost_seen;  /* ring + decode losses already reported */
-	uint64_t nomem;	     /* records dropped because the batch could not grow */
+	uint64_t prev_round;  /* time the previous read round started */
+	uint64_t received[2]; /* MAJ, MIN samples that reached on_record(), before any filter */
+	uint64_t nomem;	      /* records dropped because the batch could not grow */
 	int emitted;
 };
 
@@ -760,6 +760,9 @@ static void on_record(void *ctx, const struct pfw_perf_batch *b, const struct pf
 	bool paired = false;
 	const char *comm;
 
+	/* counted before any filter: account_lost() compares with the kernel's counts */
+	if (r->kind == PFW_PK_MAJOR || r->kind == PFW_PK_MINOR)
+		p->received[r->kind == PFW_PK_MINOR]++;
 	if (p->filter_tgids && r->kind != PFW_PK_FORK && !pfw_perf_tidset_has(&p->allowed, r->pid))
 		return;
 	switch (r->kind) {
@@ -845,8 +848,6 @@ static void on_record(void *ctx, const struct pfw_perf_batch *b, const struct pf
 
 static void read_rings(struct perf_priv *p)
 {
-	uint64_t lost = 0;
-
 	for (size_t c = 0; c < p->nr_rings; c++) {
 		struct pfw_ring *r = &p->rings[c].ring;
 		const struct perf_event_header *h;
@@ -860,13 +861,41 @@ static void read_rings(struct perf_priv *p)
 			pfw_ring_consume(r);
 		}
 		pfw_ring_read_done(r);
-		lost += r->lost + r->malformed;
 	}
-	lost += p->batch.bad + p->nomem;
-	if (lost > p->lost_seen) {
-		pfw_session_lost(p->s, lost - p->lost_seen);
-		p->lost_seen = lost;
+}
+
+/*
+ * Faults lost = what the MAJ/MIN events counted - the samples we got. The
+ * ring's own PERF_RECORD_LOST cannot say it: it is written only when the
+ * ring has room again (never, if tracing stops while it is full), and it
+ * counts fault-entry and side-band records too. A SW event's count is
+ * exact (sample_period=1, counted before the overflow) and read() includes
+ * the inherited children's counts.
+ */
+static void account_lost(struct perf_priv *p)
+{
+	uint64_t counted = 0, got = p->received[0] + p->received[1], kernel_lost = 0, bad;
+
+	for (size_t i = 0; i < p->nr_fds; i++) {
+		uint64_t v;
+
+		if (p->ids[i].kind != PFW_PK_MAJOR && p->ids[i].kind != PFW_PK_MINOR)
+			continue;
+		if (read(p->fds[i], &v, sizeof(v)) == (ssize_t)sizeof(v))
+			counted += v;
 	}
+	for (size_t c = 0; c < p->nr_rings; c++)
+		kernel_lost += p->rings[c].ring.lost;
+	bad = p->batch.bad + p->nomem;
+	for (size_t c = 0; c < p->nr_rings; c++)
+		bad += p->rings[c].ring.malformed;
+	if (counted > got)
+		pfw_session_lost(p->s, counted - got);
+	pfw_session_verbose(p->s,
+			    "%llu faults counted, %llu sampled; ring: %llu records lost, %llu "
+			    "malformed/undecodable/unqueued",
+			    (unsigned long long)counted, (unsigned long long)got,
+			    (unsigned long long)kernel_lost, (unsigned long long)bad);
 }
 
 static int perf_start(void *priv)
@@ -936,6 +965,7 @@ static int perf_stop(void *priv)
 	p->emitted = 0;
 	read_rings(p);
 	pfw_perf_batch_flush(&p->batch, UINT64_MAX, on_record, p);
+	account_lost(p);
 	/* without the minor-faults event every minor fault's entry is unmatched */
 	if (p->latency && p->want_minor)
 		pfw_session_verbose(p->s, "%llu fault entries without a completion (error paths)",
