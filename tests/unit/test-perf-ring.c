@@ -130,6 +130,16 @@ static void test_wrap(void)
 	pfw_ring_read_done(&f.r);
 	tap_is_u64(f.meta->data_tail, DATA - 16 + 64, "tail counts past the end (free running)");
 
+	/* wrapping by a single u64: the smallest overhang must not be read in place */
+	fake_fini(&f);
+	fake_init(&f, DATA - 16);
+	put_rec(&f, PERF_RECORD_SAMPLE, 24, 0x3c);
+	pfw_ring_read_init(&f.r);
+	h = pfw_ring_read_event(&f.r);
+	tap_ok(h && h->size == 24 && payload_is(h, 0x3c), "record wrapping by 8 bytes is whole");
+	pfw_ring_consume(&f.r);
+	pfw_ring_read_done(&f.r);
+
 	/* a record ending exactly at the end is read in place */
 	fake_fini(&f);
 	fake_init(&f, DATA - 32);
