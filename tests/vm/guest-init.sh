@@ -31,6 +31,10 @@ export PFWATCH=/pfw/pfwatch PFWATCH_WORKLOAD=/pfw/pfwatch-workload
 export PATH=/pfw:$PATH
 export PFW_MATRIX=/data/matrix.txt PFW_TEST_TIMEOUT=$(sed -n 's/.*pfw\.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$PFW_TEST_TIMEOUT" ] || PFW_TEST_TIMEOUT=300
+# debugging filters (tests/vm/suite.sh), passed on the kernel command line
+PFW_SUITE_ONLY=$(sed -n 's/.*pfw\.only=\([^ ]*\).*/\1/p' /proc/cmdline)
+PFW_SUITE_SCRIPTS=$(sed -n 's/.*pfw\.scripts=\([^ ]*\).*/\1/p' /proc/cmdline)
+export PFW_SUITE_ONLY PFW_SUITE_SCRIPTS
 
 : >/data/matrix.txt
 echo "PFW-GUEST: lane $lane kernel $(uname -r) start"

@@ -109,7 +109,7 @@ timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-accel tcg -cpu max -m 1024 -smp 1 \
 	-display none -monitor none -serial "file:$console" -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 pfw.lane=$lane pfw.timeout=$test_timeout $extra" \
+	-append "console=ttyS0 quiet panic=-1 pfw.lane=$lane pfw.timeout=$test_timeout pfw.only=${PFW_SUITE_ONLY:-} pfw.scripts=${PFW_SUITE_SCRIPTS:-} $extra" \
 	-drive "file=$work/data.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=pf \
 	</dev/null >"$work/qemu.out" 2>&1
 qrc=$?

@@ -7,7 +7,10 @@
 #
 # Environment: PFW_LANE (name), PFWATCH, PFWATCH_WORKLOAD, top_srcdir,
 # top_builddir, PFW_MATRIX (file to append "lane|backend|mode|result|why"
-# rows to, optional), PFW_TEST_TIMEOUT (seconds per script, default 300).
+# rows to, optional), PFW_TEST_TIMEOUT (seconds per script, default 300),
+# PFW_SUITE_ONLY (comma-separated labels such as "bpf/fentry,perf" to run
+# only those; a debugging aid, default all), PFW_SUITE_SCRIPTS (comma-separated
+# script names such as "teardown,faulter-names", default all).
 set -u
 
 lane=${PFW_LANE:?}
@@ -130,6 +133,10 @@ for b in perf bpf ftrace; do
 	for m in $modes; do
 		label=$b
 		[ "$m" = auto ] || label="$b/$m"
+		case ",${PFW_SUITE_ONLY:-$label}," in
+		*",$label,"*) ;;
+		*) continue ;;
+		esac
 		probe "$b" "$m"
 		if [ "$avail" = broken ]; then
 			# a probe that cannot even answer is a failure, never a skip
@@ -151,6 +158,10 @@ for b in perf bpf ftrace; do
 		fails=0
 		for t in $scripts; do
 			name=$(basename "$t" .sh)
+			case ",${PFW_SUITE_SCRIPTS:-$name}," in
+			*",$name,"*) ;;
+			*) continue ;;
+			esac
 			PFW_BACKEND=$b
 			PFW_BPF_ATTACH=
 			PFW_FTRACE_ATTACH=
