@@ -59,6 +59,14 @@ struct pfw_backend {
 	void (*close)(void *priv);
 	/* the attach mode in use after open(), e.g. "tp", "sw-events", "graph" */
 	const char *(*attach)(void *priv);
+	/*
+	 * Optional (NULL when the backend streams every fault): for a backend
+	 * that counts in the kernel (s->kernel_aggregates), make s->agg hold
+	 * everything counted since start, without stopping, so that a live
+	 * view (top) or the metrics exporter (--serve) costs nothing per fault
+	 * in user space between refreshes. Returns 0 or -errno.
+	 */
+	int (*snapshot)(void *priv);
 };
 
 extern const struct pfw_backend pfw_backend_bpf;
