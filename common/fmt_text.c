@@ -233,11 +233,15 @@ static void text_run(struct pfw_output *o, const struct pfw_run_info *r)
 static void text_backends(struct pfw_output *o, const struct pfw_backend_row *rows, size_t n)
 {
 	FILE *fp = o->fp;
+	int w = 14; /* SPEC's layout; wider when a mode name needs it */
 
-	fprintf(fp, "%-8s %-12s %-14s %s\n", "BACKEND", "STATUS", "ATTACH", "DETAIL");
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].attach && (int)strlen(rows[i].attach) > w)
+			w = (int)strlen(rows[i].attach);
+	fprintf(fp, "%-8s %-12s %-*s %s\n", "BACKEND", "STATUS", w, "ATTACH", "DETAIL");
 	for (size_t i = 0; i < n; i++) {
-		fprintf(fp, "%-8s %-12s %-14s ", rows[i].backend,
-			rows[i].available ? "available" : "unavailable",
+		fprintf(fp, "%-8s %-12s %-*s ", rows[i].backend,
+			rows[i].available ? "available" : "unavailable", w,
 			rows[i].attach && *rows[i].attach ? rows[i].attach : "-");
 		pfw_fput_text_str(fp, rows[i].detail && *rows[i].detail ? rows[i].detail : "-");
 		fputc('\n', fp);
