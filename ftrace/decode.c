@@ -32,6 +32,7 @@ enum {
 	F_RETVAL,
 	F_FLAGS,
 	F_REGS,
+	F_COMM,
 	F_NR,
 };
 
@@ -64,7 +65,11 @@ static const struct ev_desc descs[PFW_FT_NR_TYPES] = {
 		{"readahead",
 		 "page_cache_sync_ra",
 		 {[F_INO] = "i_ino", [F_DEV] = "s_dev", [F_INDEX] = "index", [F_SIZE] = "size"}},
-	[PFW_FT_NEWTASK] = {"task", "task_newtask", {[F_PID] = "pid", [F_CLONE] = "clone_flags"}},
+	[PFW_FT_NEWTASK] = {"task",
+			    "task_newtask",
+			    {[F_PID] = "pid", [F_CLONE] = "clone_flags", [F_COMM] = "comm"}},
+	/* newer kernels dropped pid (the renamed task is common_pid then) */
+	[PFW_FT_RENAME] = {"task", "task_rename", {[F_PID] = "pid", [F_COMM] = "newcomm"}},
 	[PFW_FT_EXEC] = {"sched", "sched_process_exec", {[F_PID] = "pid"}},
 	[PFW_FT_EXIT] = {"sched", "sched_process_exit", {[F_PID] = "pid"}},
 	[PFW_FT_FG_EXIT] = {"ftrace",
@@ -148,6 +153,21 @@ static bool get(const struct tep_record *rec, const struct tep_format_field *f, 
 	return true;
 }
 
+/* a char[] field fully inside the record, NUL-terminated into @out */
+static void get_str(const struct tep_record *rec, const struct tep_format_field *f, char *out,
+		    size_t outlen)
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (!f || f->offset < 0 || f->size <= 0 || (long long)f->offset + f->size > rec->size ||
+	    (f->flags & TEP_FIELD_IS_DYNAMIC))
+		return;
+	n = (size_t)f->size < outlen - 1 ? (size_t)f->size : outlen - 1;
+	memcpy(out, (const char *)rec->data + f->offset, n);
+	out[n] = '\0';
+}
+
 int pfw_ft_decode(const struct pfw_ft_decoder *d, struct tep_record *rec, struct pfw_ft_rec *out)
 {
 	const struct ev_cache *c = NULL;
@@ -200,6 +220,11 @@ int pfw_ft_decode(const struct pfw_ft_decoder *d, struct tep_record *rec, struct
 		if (!get(rec, c->f[F_PID], &v) || !get(rec, c->f[F_CLONE], &out->clone_flags))
 			return -EINVAL;
 		out->child = (int32_t)v;
+		get_str(rec, c->f[F_COMM], out->comm, sizeof(out->comm));
+		break;
+	case PFW_FT_RENAME:
+		out->child = get(rec, c->f[F_PID], &v) ? (int32_t)v : out->tid;
+		get_str(rec, c->f[F_COMM], out->comm, sizeof(out->comm));
 		break;
 	case PFW_FT_EXEC:
 	case PFW_FT_EXIT:

@@ -208,6 +208,20 @@ void pfw_ft_fold_feed(struct pfw_ft_fold *f, const struct pfw_ft_rec *r)
 		}
 		maybe_done(f, t);
 		return;
+	case PFW_FT_FILEMAP_FAULT:
+		/*
+		 * 6.12+: filemap_fault() of the attempt running on this
+		 * thread names the file by (dev, ino) even when the mapping
+		 * is gone by the time the record is read.
+		 */
+		t = get_thr(f, r->tid);
+		if (!t || !t->open || t->cur.gup || t->f.has_file)
+			return;
+		t->f.has_file = true;
+		t->f.dev = r->dev;
+		t->f.ino = r->ino;
+		t->f.index = r->index;
+		return;
 	case PFW_FT_KP_RET:
 		if (f->ret_from_fg)
 			return;

@@ -52,6 +52,7 @@ enum pfw_ft_type {
 	PFW_FT_FG_EXIT,	      /* ftrace:funcgraph_exit */
 	PFW_FT_KP_ENTRY,      /* <group>/hmf: kprobe on handle_mm_fault */
 	PFW_FT_KP_RET,	      /* <group>/hmfr: kretprobe on handle_mm_fault */
+	PFW_FT_RENAME,	      /* task:task_rename (prctl, /proc/TID/comm, exec) */
 	PFW_FT_NR_TYPES,
 };
 
@@ -71,7 +72,8 @@ struct pfw_ft_rec {
 	uint64_t regs;		    /* KP_ENTRY: pt_regs pointer, 0 for GUP */
 	enum pfw_ft_type type;
 	int32_t tid;   /* common_pid: the thread */
-	int32_t child; /* NEWTASK: the new task's pid */
+	int32_t child; /* NEWTASK: the new task's pid; RENAME: the renamed task */
+	char comm[17]; /* NEWTASK: the child's name; RENAME: the new name (NUL-terminated) */
 	uint32_t dev;  /* kernel dev_t: major << 20 | minor */
 	int cpu;
 	bool has_retval;

@@ -281,6 +281,33 @@ static int enable_event(struct ft *ft, const char *sys, const char *ev)
 	return setf(ft, file, "1");
 }
 
+/*
+ * /proc/TID/comm is the name plus one "\n"; the name itself may hold "\n"
+ * (prctl(PR_SET_NAME) takes any byte but NUL): strip exactly one.
+ */
+static void read_comm(int32_t tid, char *comm, size_t len)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	int fd;
+
+	comm[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	if (buf[n - 1] == '\n')
+		n--;
+	if ((size_t)n >= len)
+		n = (ssize_t)len - 1;
+	memcpy(comm, buf, (size_t)n);
+	comm[n] = '\0';
+}
+
 static struct tid_ent *tid_get(struct ft *ft, int32_t tid)
 {
 	struct tid_ent **p = &ft->tids[(uint32_t)tid % TID_BUCKETS];
@@ -308,13 +335,7 @@ static struct tid_ent *tid_get(struct ft *ft, int32_t tid)
 	 * Read the name now: records are drained after the fact and a
 	 * short-lived thread is gone by the time its fault is emitted.
 	 */
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets((*p)->comm, sizeof((*p)->comm), f))
-			(*p)->comm[strcspn((*p)->comm, "\n")] = '\0';
-		fclose(f);
-	}
+	read_comm(tid, (*p)->comm, sizeof((*p)->comm));
 	return *p;
 }
 
@@ -332,21 +353,25 @@ static void tid_forget(struct ft *ft, int32_t tid)
 		}
 }
 
-static void tid_set(struct ft *ft, int32_t tid, int32_t tgid)
+/* @comm NULL or "": keep the name known */
+static void tid_set(struct ft *ft, int32_t tid, int32_t tgid, const char *comm)
 {
 	struct tid_ent **p = &ft->tids[(uint32_t)tid % TID_BUCKETS];
 
 	for (; *p; p = &(*p)->next)
-		if ((*p)->tid == tid) {
-			(*p)->tgid = tgid;
+		if ((*p)->tid == tid)
+			break;
+	if (!*p) {
+		*p = calloc(1, sizeof(**p));
+		if (!*p)
 			return;
-		}
-	*p = calloc(1, sizeof(**p));
-	if (*p) {
 		(*p)->tid = tid;
-		(*p)->tgid = tgid;
 		(*p)->in_cg = -1;
 	}
+	if (tgid > 0)
+		(*p)->tgid = tgid;
+	if (comm && comm[0])
+		snprintf((*p)->comm, sizeof((*p)->comm), "%s", comm);
 }
 
 /*
@@ -430,9 +455,10 @@ static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 		if (s->maps)
 			ev.path = pfw_maps_path_of(s->maps, ev.dev_major, ev.dev_minor, ev.inode);
 	}
-	comm = s->maps ? pfw_maps_comm(s->maps, f->tid) : NULL;
-	if (!comm && te->comm[0])
-		comm = te->comm;
+	/* ours follows task_rename in trace order; the maps' is a /proc snapshot */
+	comm = te->comm[0] ? te->comm : NULL;
+	if (!comm && s->maps)
+		comm = pfw_maps_comm(s->maps, f->tid);
 	if (comm) {
 		snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 		ev.flags |= PFW_EV_COMM;
@@ -458,9 +484,9 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 		int32_t ptgid = parent ? parent->tgid : r.tid;
 
 		if (r.clone_flags & PFW_CLONE_THREAD) {
-			tid_set(ft, r.child, ptgid);
+			tid_set(ft, r.child, ptgid, r.comm);
 		} else {
-			tid_set(ft, r.child, r.child);
+			tid_set(ft, r.child, r.child, r.comm);
 			if (ft->s->maps)
 				pfw_maps_fork(ft->s->maps, ptgid, r.child);
 		}
@@ -468,9 +494,21 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 	}
 	case PFW_FT_EXEC:
 		/* a non-leader thread's exec takes over the tgid */
-		tid_set(ft, r.child, r.child);
+		tid_set(ft, r.child, r.child, NULL);
 		if (ft->s->maps)
 			pfw_maps_exec(ft->s->maps, r.child);
+		return 0;
+	case PFW_FT_RENAME:
+		/*
+		 * Names change after the thread starts (prctl); faults are
+		 * drained later, when /proc may show a newer name or none.
+		 */
+		if (r.comm[0]) {
+			struct tid_ent *te = tid_get(ft, r.child);
+
+			if (te)
+				tid_set(ft, r.child, te->tgid, r.comm);
+		}
 		return 0;
 	case PFW_FT_FILEMAP_FAULT:
 		/*
@@ -621,6 +659,7 @@ static int setup_common(struct ft *ft, char *err, size_t errlen)
 			setf(ft, "set_ftrace_notrace_pid", own);
 	}
 	enable_event(ft, "task", "task_newtask");
+	enable_event(ft, "task", "task_rename");
 	enable_event(ft, "sched", "sched_process_exec");
 	enable_event(ft, "sched", "sched_process_exit");
 	return 0;
@@ -697,6 +736,9 @@ static int setup_graph(struct ft *ft, const struct feat *f, bool *have_kprobe, c
 		enable_event(ft, "exceptions", "page_fault_user");
 	if (f->pf_kernel)
 		enable_event(ft, "exceptions", "page_fault_kernel");
+	/* 6.12+: (dev, ino) of the faulting file, so short-lived mappings resolve */
+	if (f->ff)
+		enable_event(ft, "filemap", "mm_filemap_fault");
 
 	r = setf(ft, "set_ftrace_filter", "handle_mm_fault");
 	if (r) {

@@ -307,16 +307,37 @@ static void normalize(const char *file, char *buf, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", buf);
 }
 
+/*
+ * Read with plain read(2): tracefs_instance_file_read() returns NULL with
+ * errno 0 for an empty file, and an idle set_event or set_event_pid is
+ * empty, so through it an idle top level read as busy (6.1 lane).
+ */
 static int read_normalized(const char *file, char *out, size_t outlen)
 {
-	char *buf = tracefs_instance_file_read(NULL, file, NULL);
+	char path[256], buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
 
-	if (!buf) {
-		out[0] = '\0';
-		return -errno ?: -EIO;
+	out[0] = '\0';
+	snprintf(path, sizeof(path), PFW_FT_TRACEFS "/%s", file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			return -e;
+		}
+		len += (size_t)n;
 	}
+	close(fd);
+	buf[len] = '\0';
 	normalize(file, buf, out, outlen);
-	free(buf);
 	return 0;
 }
 
