@@ -63,12 +63,6 @@ struct bpf_priv {
 		uint32_t dev;
 		int32_t pid;
 	} tried[256];
-	/* exact names of (dev, ino) whose /proc/PID/maps name is escaped */
-	struct {
-		uint64_t ino;
-		uint32_t dev;
-		const char *path; /* interned in s->maps */
-	} exact[256];
 };
 
 /*
@@ -323,78 +317,28 @@ static void bpf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 	snprintf(res->attach, sizeof(res->attach), "%s", m >= 0 ? mode_names[m] : "-");
 }
 
-static unsigned exact_slot(uint32_t dev, uint64_t ino)
-{
-	return (unsigned)(ino * 31 + dev) % 256;
-}
-
-static const char *exact_of(const struct bpf_priv *p, uint32_t dev, uint64_t ino)
-{
-	unsigned x = exact_slot(dev, ino);
-
-	if (p->exact[x].path && p->exact[x].ino == ino && p->exact[x].dev == dev)
-		return p->exact[x].path;
-	return NULL;
-}
-
 /*
  * A file's path, learnt when its first fault arrives, while the mapping
- * most likely exists; the maps keep (dev, ino) -> path after the mapping or
- * the process is gone. /proc/PID/maps escapes a newline in a name as "\012"
- * (and leaves a real backslash alone, so it cannot be undone): a path with
- * a backslash is taken again from the /proc/PID/map_files link, which is
- * d_path() unescaped.
+ * most likely exists: the maps keep (dev, ino) -> path after the mapping or
+ * the process is gone, and pfw_maps_load_proc() takes the exact name where
+ * /proc/PID/maps escapes it. Once per (pid, dev, ino): the session's own
+ * reload on a miss is rate-limited per pid, and several threads mapping new
+ * files at once would leave all but one "[unknown]".
  */
-static const char *learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
+static void learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
 {
 	struct pfw_maps *maps = p->s->maps;
 	unsigned slot = (unsigned)(e->ino * 31 + e->dev * 7 + e->pid) % 256;
-	uint32_t major = e->dev >> 20, minor = e->dev & 0xfffff;
-	const struct pfw_mapping *m;
-	struct pfw_mapping copy;
-	const char *path;
-	char link[96], buf[4096 + 16];
-	unsigned xslot;
-	ssize_t n;
 
-	if (!maps)
-		return NULL;
-	path = exact_of(p, e->dev, e->ino);
-	if (path)
-		return path;
-	path = pfw_maps_path_of(maps, major, minor, e->ino);
-	if (path && !strchr(path, '\\'))
-		return NULL;
+	if (!maps || pfw_maps_path_of(maps, e->dev >> 20, e->dev & 0xfffff, e->ino))
+		return;
 	if (p->tried[slot].ino == e->ino && p->tried[slot].dev == e->dev &&
 	    p->tried[slot].pid == (int32_t)e->pid)
-		return NULL;
+		return;
 	p->tried[slot].ino = e->ino;
 	p->tried[slot].dev = e->dev;
 	p->tried[slot].pid = e->pid;
-	m = pfw_maps_find(maps, e->pid, e->addr);
-	if (!path || !m || m->inode != e->ino) {
-		pfw_maps_load_proc(maps, "/proc", e->pid);
-		path = pfw_maps_path_of(maps, major, minor, e->ino);
-		if (!path || !strchr(path, '\\'))
-			return NULL;
-		m = pfw_maps_find(maps, e->pid, e->addr);
-	}
-	if (!m || m->inode != e->ino)
-		return NULL;
-	copy = *m;
-	snprintf(link, sizeof(link), "/proc/%u/map_files/%llx-%llx", e->pid,
-		 (unsigned long long)copy.start, (unsigned long long)copy.end);
-	n = readlink(link, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	xslot = exact_slot(e->dev, e->ino);
-	p->exact[xslot].ino = e->ino;
-	p->exact[xslot].dev = e->dev;
-	p->exact[xslot].path = pfw_maps_intern(maps, buf);
-	pfw_maps_mmap(maps, e->pid, copy.start, copy.end - copy.start, copy.pgoff, copy.dev_major,
-		      copy.dev_minor, copy.inode, buf);
-	return p->exact[xslot].path;
+	pfw_maps_load_proc(maps, "/proc", e->pid);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -411,7 +355,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	 * and process, before a short-lived mapping (or process) is gone.
 	 */
 	if (e->flags & PFW_BPF_F_FILE)
-		ev.path = learn_path(p, e);
+		learn_path(p, e);
 	if (e->flags & PFW_BPF_F_NEWFILE)
 		return 0;
 	ev.time_ns = e->time_ns;
@@ -852,8 +796,7 @@ static void read_aggregates(struct bpf_priv *p)
 			f.inode = fk.ino;
 			f.dev_major = fk.dev >> 20;
 			f.dev_minor = fk.dev & 0xfffff;
-			f.path = exact_of(p, fk.dev, fk.ino);
-			if (!f.path && s->maps)
+			if (s->maps)
 				f.path = pfw_maps_path_of(s->maps, f.dev_major, f.dev_minor,
 							  f.inode);
 			if (!f.path)

@@ -764,6 +764,69 @@ static int read_all(int dirfd, const char *name, char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * "\012" -> "\n" in place, the one escape show_map_vma() applies
+ * (seq_file_path(m, file, "\n")). A real backslash is printed raw, so a name
+ * that really holds the four bytes "\012" is misread as a newline: only the
+ * map_files link can tell them apart.
+ */
+static size_t unescape_nl(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '\\' && r[1] == '0' && r[2] == '1' && r[3] == '2') {
+			*w++ = '\n';
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/*
+ * A name with a backslash in /proc/PID/maps is ambiguous (see
+ * unescape_nl()); /proc/PID/map_files/START-END is a link whose target is
+ * d_path() of the mapped file, unescaped, " (deleted)" included like maps.
+ * Following a link needs CAP_SYS_ADMIN (CAP_CHECKPOINT_RESTORE, 5.9+), but
+ * readlink() only ptrace read access (measured on 6.18: nobody reads its own
+ * links); it fails for a process we may not inspect and once the mapping is
+ * gone, and then the maps text is decoded instead.
+ */
+static void exact_names(struct pfw_maps *m, int piddir, pid_t pid)
+{
+	struct pidmaps *pm = pm_lookup(m, pid);
+	char link[64], buf[PATH_MAX + 16];
+	size_t i;
+
+	if (!pm)
+		return;
+	for (i = 0; i < pm->n; i++) {
+		struct pfw_mapping *x = &pm->v[i];
+		const char *name;
+		ssize_t n;
+
+		if (!x->file || !strchr(x->path, '\\'))
+			continue;
+		snprintf(link, sizeof(link), "map_files/%llx-%llx", (unsigned long long)x->start,
+			 (unsigned long long)x->end);
+		n = readlinkat(piddir, link, buf, sizeof(buf) - 1);
+		if (n > 0 && (size_t)n < sizeof(buf) - 1) {
+			buf[n] = '\0';
+			name = str_intern(&m->strs, buf, (size_t)n);
+		} else {
+			snprintf(buf, sizeof(buf), "%s", x->path);
+			name = str_intern(&m->strs, buf, unescape_nl(buf));
+		}
+		if (!name)
+			continue;
+		x->path = name;
+		index_path(m, x);
+	}
+}
+
 static void load_comms(struct pfw_maps *m, int piddir, pid_t pid)
 {
 	int tfd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -778,7 +841,7 @@ static void load_comms(struct pfw_maps *m, int piddir, pid_t pid)
 		return;
 	}
 	while ((de = readdir(d))) {
-		char name[300], *buf, *nl;
+		char name[300], *buf;
 		size_t len;
 		char *endp;
 		long tid;
@@ -792,9 +855,13 @@ static void load_comms(struct pfw_maps *m, int piddir, pid_t pid)
 		/* a thread may exit between readdir() and open(): skip it */
 		if (read_all(dirfd(d), name, &buf, &len))
 			continue;
-		nl = memchr(buf, '\n', len);
-		if (nl)
-			*nl = '\0';
+		/*
+		 * proc_task_name() prints the name and one "\n"; the name
+		 * itself may hold "\n" (PR_SET_NAME takes any byte but NUL),
+		 * so only that last one goes.
+		 */
+		if (len && buf[len - 1] == '\n')
+			buf[len - 1] = '\0';
 		pfw_maps_set_comm(m, pid, (pid_t)tid, buf);
 		free(buf);
 	}
@@ -821,6 +888,8 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 	}
 	r = pfw_maps_parse(m, pid, buf, len);
 	free(buf);
+	if (r >= 0)
+		exact_names(m, dfd, pid);
 	load_comms(m, dfd, pid);
 	close(dfd);
 	return r < 0 ? r : 0;

@@ -33,7 +33,11 @@ void pfw_maps_free(struct pfw_maps *m);
 
 /**
  * pfw_maps_load_proc() - (re)read /proc/PID/maps and the comm of every thread
- * in /proc/PID/task, replacing what is known of @pid.
+ * in /proc/PID/task, replacing what is known of @pid. A name the maps text
+ * escapes (any with a backslash) is taken exactly from
+ * /proc/PID/map_files/START-END, else "\012" is decoded to "\n" (a literal
+ * "\012" in a name is then misread). Comms keep every byte but the one
+ * "\n" /proc appends.
  * @procfs: "/proc" (tests point it elsewhere)
  * Return: 0 or -errno (-ESRCH when the process is gone).
  */

@@ -647,6 +647,220 @@ static void test_load_proc(void)
 	pfw_maps_free(m);
 }
 
+static void *nl_thread(void *arg)
+{
+	prctl(PR_SET_NAME, (const char *)arg, 0, 0, 0);
+	pthread_barrier_wait(&bar);
+	pthread_barrier_wait(&bar);
+	return NULL;
+}
+
+struct named_map {
+	const char *name; /* in the temp dir */
+	char path[PATH_MAX];
+	void *p;
+};
+
+/*
+ * 0 when each of @f's mappings resolves to @want_exact names (map_files
+ * readable) or to the "\012"-decoded ones; a bit per mismatch otherwise.
+ */
+static int check_names(struct named_map *f, size_t n, bool exact)
+{
+	struct pfw_maps *m = pfw_maps_new();
+	int bad = 0;
+
+	if (!m || pfw_maps_load_proc(m, "/proc", getpid()))
+		return 0x80;
+	for (size_t i = 0; i < n; i++) {
+		const struct pfw_mapping *x =
+			pfw_maps_find(m, getpid(), (uint64_t)(uintptr_t)f[i].p);
+		char want[PATH_MAX], *w = want;
+
+		snprintf(want, sizeof(want), "%s", f[i].path);
+		if (!exact)
+			/* the documented misreading: a literal "\012" becomes "\n" */
+			while ((w = strstr(w, "\\012"))) {
+				*w = '\n';
+				memmove(w + 1, w + 4, strlen(w + 4) + 1);
+			}
+		if (!x || strcmp(x->path, want))
+			bad |= 1 << i;
+	}
+	pfw_maps_free(m);
+	return bad;
+}
+
+static void test_exact_names(void)
+{
+	struct named_map f[] = {
+		{.name = "new\nline"},
+		{.name = "back\\slash"},
+		{.name = "lit\\012eral"},
+		{.name = "both\n\\012"},
+	};
+	const size_t nf = sizeof(f) / sizeof(f[0]);
+	char dir[] = "/tmp/pfw-names-XXXXXX", link[64], buf[PATH_MAX];
+	long pg = sysconf(_SC_PAGESIZE);
+	struct pfw_maps *m = pfw_maps_new();
+	bool readable;
+	pthread_t th[2];
+	pid_t tids[2] = {0, 0}, child;
+	const char *comms[2] = {"nl\nname", "tail\n"};
+	int st;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("exact names: mkdtemp failed");
+		pfw_maps_free(m);
+		return;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		int fd;
+
+		snprintf(f[i].path, sizeof(f[i].path), "%s/%s", dir, f[i].name);
+		fd = open(f[i].path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || ftruncate(fd, pg)) {
+			tap_skip("exact names: cannot create %s", f[i].path);
+			return;
+		}
+		/* distinct protections keep them from merging with anything */
+		f[i].p = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, 0);
+		close(fd);
+	}
+	snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx", (unsigned long)f[0].p,
+		 (unsigned long)f[0].p + pg);
+	readable = readlink(link, buf, sizeof(buf)) > 0;
+	tap_diag("map_files %sreadable here", readable ? "" : "not ");
+
+	st = check_names(f, nf, readable);
+	if (!tap_ok(!st, "exact names: %s",
+		    readable ? "map_files names are exact, \\012 included"
+			     : "decoded \\012, literal \\012 misread"))
+		tap_diag("  mismatch mask 0x%x", st);
+	pfw_maps_load_proc(m, "/proc", getpid());
+	{
+		struct stat sb;
+		const char *pth = NULL;
+
+		if (!stat(f[0].path, &sb))
+			pth = pfw_maps_path_of(m, major(sb.st_dev), minor(sb.st_dev), sb.st_ino);
+		tap_is_str(pth, f[0].path, "exact names: (dev, inode) index has the decoded name");
+	}
+	/* the fallback for real: an unprivileged process cannot read map_files */
+	if (readable && geteuid() == 0) {
+		child = fork();
+		if (child == 0) {
+			if (setgid(65534) || setuid(65534))
+				_exit(0x40);
+			/* whichever way the kernel answers, the names must match it */
+			_exit(check_names(f, nf, readlink(link, buf, sizeof(buf)) > 0) |
+			      (readlink(link, buf, sizeof(buf)) > 0 ? 0x20 : 0));
+		}
+		waitpid(child, &st, 0);
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : 0xff;
+		tap_diag("map_files as nobody: %sreadable", st & 0x20 ? "" : "not ");
+		tap_is_u64((uint64_t)(st & ~0x20), 0,
+			   "exact names: as nobody, names match what map_files allows");
+	} else {
+		tap_skip("exact names: the unprivileged fallback needs root to drop from");
+	}
+
+	pthread_barrier_init(&bar, NULL, 3);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, nl_thread, (void *)comms[i]);
+	pthread_barrier_wait(&bar);
+	{
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *de;
+
+		/* /proc/TID/comm is the name and one "\n" */
+		while (d && (de = readdir(d))) {
+			pid_t t = atoi(de->d_name);
+			char c[32];
+			size_t n = 0;
+			FILE *cf;
+
+			if (t <= 0)
+				continue;
+			snprintf(link, sizeof(link), "/proc/self/task/%d/comm", t);
+			cf = fopen(link, "r");
+			if (cf) {
+				n = fread(c, 1, sizeof(c) - 1, cf);
+				fclose(cf);
+			}
+			c[n] = '\0';
+			if (!strcmp(c, "nl\nname\n"))
+				tids[0] = t;
+			else if (!strcmp(c, "tail\n\n"))
+				tids[1] = t;
+		}
+		if (d)
+			closedir(d);
+	}
+	pfw_maps_load_proc(m, "/proc", getpid());
+	tap_is_str(tids[0] ? pfw_maps_comm(m, tids[0]) : NULL, "nl\nname",
+		   "exact names: comm with an inner newline kept");
+	tap_is_str(tids[1] ? pfw_maps_comm(m, tids[1]) : NULL, "tail\n",
+		   "exact names: comm ending in a newline keeps it (only /proc's is stripped)");
+	pthread_barrier_wait(&bar);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+
+	for (size_t i = 0; i < nf; i++) {
+		munmap(f[i].p, pg);
+		unlink(f[i].path);
+	}
+	rmdir(dir);
+
+	/* a fake procfs: the link wins over the text, whatever the text says */
+	{
+		char root[] = "/tmp/pfw-proc-XXXXXX", path[256];
+		size_t len;
+		char *text = slurp("maps-hostile", &len);
+		const struct pfw_mapping *x;
+		FILE *fp;
+
+		if (!mkdtemp(root)) {
+			tap_skip("fake map_files: mkdtemp failed");
+			free(text);
+			pfw_maps_free(m);
+			return;
+		}
+		snprintf(path, sizeof(path), "%s/77", root);
+		mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/77/maps", root);
+		fp = fopen(path, "w");
+		fwrite(text, 1, len, fp);
+		fclose(fp);
+		free(text);
+		tap_is_u64((uint64_t)pfw_maps_load_proc(m, root, 77), 0, "fake map_files: loads");
+		x = pfw_maps_find(m, 77, 0x651000);
+		tap_is_str(x ? x->path : NULL, "/tmp/new\nline",
+			   "fake map_files: no link, \\012 decoded");
+		tap_is_str(pfw_maps_path_of(m, 8, 2, 173522), "/tmp/new\nline",
+			   "fake map_files: path_of decoded");
+		snprintf(path, sizeof(path), "%s/77/map_files", root);
+		mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/77/map_files/651000-652000", root);
+		if (symlink("/tmp/new\\012line", path))
+			tap_diag("symlink: %s", strerror(errno));
+		pfw_maps_load_proc(m, root, 77);
+		x = pfw_maps_find(m, 77, 0x651000);
+		tap_is_str(x ? x->path : NULL, "/tmp/new\\012line",
+			   "fake map_files: the link's name is taken as it is");
+		tap_is_str(pfw_maps_path_of(m, 8, 2, 173522), "/tmp/new\\012line",
+			   "fake map_files: path_of follows the link");
+		x = pfw_maps_find(m, 77, 0x400000);
+		tap_is_str(x ? x->path : NULL, "/usr/bin/my prog with spaces",
+			   "fake map_files: names without a backslash are not looked up");
+		snprintf(path, sizeof(path), "rm -rf '%s'", root);
+		if (system(path))
+			tap_diag("could not remove %s", root);
+	}
+	pfw_maps_free(m);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -728,5 +942,6 @@ int main(int argc, char **argv)
 	test_fork_exec_exit();
 	test_comm_intern();
 	test_load_proc();
+	test_exact_names();
 	return tap_done();
 }
