@@ -48,7 +48,7 @@ struct pfw_ft_fold {
 };
 
 struct pfw_ft_fold *pfw_ft_fold_new(pfw_ft_emit_fn emit, void *ctx, bool have_kprobe,
-				    bool ret_from_fg)
+				    bool ret_from_fg, bool have_fg)
 {
 	struct pfw_ft_fold *f = calloc(1, sizeof(*f));
 
@@ -57,7 +57,7 @@ struct pfw_ft_fold *pfw_ft_fold_new(pfw_ft_emit_fn emit, void *ctx, bool have_kp
 		f->ctx = ctx;
 		f->have_kprobe = have_kprobe;
 		f->ret_from_fg = ret_from_fg;
-		f->have_fg = true;
+		f->have_fg = have_fg;
 	}
 	return f;
 }

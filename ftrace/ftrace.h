@@ -133,11 +133,13 @@ void pfw_ft_classify_flush(struct pfw_ft_classify *c);
 struct pfw_ft_fold;
 /*
  * @have_kprobe: KP_ENTRY records arrive (flags, regs, addr per attempt);
- * @have_fg: FG_EXIT records arrive (latency); @ret_from_fg: the return
- * value is in FG_EXIT (funcgraph-retval) instead of KP_RET.
+ * @ret_from_fg: the return value is in FG_EXIT (funcgraph-retval) instead
+ * of KP_RET; @have_fg: FG_EXIT records arrive (latency from calltime and
+ * rettime), else the latency runs from the fault's first record to the
+ * KP_RET that completes it.
  */
 struct pfw_ft_fold *pfw_ft_fold_new(pfw_ft_emit_fn emit, void *ctx, bool have_kprobe,
-				    bool ret_from_fg);
+				    bool ret_from_fg, bool have_fg);
 void pfw_ft_fold_free(struct pfw_ft_fold *f);
 void pfw_ft_fold_feed(struct pfw_ft_fold *f, const struct pfw_ft_rec *r);
 void pfw_ft_fold_flush(struct pfw_ft_fold *f);

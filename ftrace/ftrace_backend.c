@@ -255,6 +255,7 @@ struct ft {
 	char attach[PFW_ATTACH_LEN];
 	char kgroup[32];
 	bool kprobes_made;
+	bool no_fg; /* graph from kprobe + kretprobe alone, in our instance */
 	bool started, stopped;
 	uint64_t not_before; /* top level: records older than our start are someone else's */
 	uint64_t lost_base;
@@ -712,7 +713,7 @@ static int setup_graph(struct ft *ft, const struct feat *f, bool *have_kprobe, c
 					    "kprobe on handle_mm_fault failed (%s): "
 					    "GUP told apart by the missing page_fault_* event",
 					    strerror(-r));
-		if (!f->retval) {
+		if (!f->retval || ft->no_fg) {
 			/*
 			 * maxactive: a sleeping major fault holds its instance,
 			 * and the default max(10, 2*ncpus) misses under I/O.
@@ -739,6 +740,15 @@ static int setup_graph(struct ft *ft, const struct feat *f, bool *have_kprobe, c
 	/* 6.12+: (dev, ino) of the faulting file, so short-lived mappings resolve */
 	if (f->ff)
 		enable_event(ft, "filemap", "mm_filemap_fault");
+	if (ft->no_fg) {
+		if (!*have_kprobe) {
+			snprintf(err, errlen,
+				 "the tracefs top level is busy and the kprobe on handle_mm_fault "
+				 "failed; use --ftrace-attach=events or --backend=perf");
+			return -EBUSY;
+		}
+		return 0;
+	}
 
 	r = setf(ft, "set_ftrace_filter", "handle_mm_fault");
 	if (r) {
@@ -812,10 +822,30 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 		pfw_ft_instance_remove(ft->inst);
 		ft->inst = NULL;
 		ft->top = pfw_ft_toplevel_take(&r, err, errlen);
-		if (!ft->top)
+		if (!ft->top && r == -EBUSY && f.kprobe) {
+			/*
+			 * Someone (another pfwatch, a tracer) holds the top
+			 * level: a kprobe and a kretprobe in an instance of
+			 * our own count the same and time each fault from its
+			 * #PF event to the return that completes it.
+			 */
+			pfw_session_verbose(
+				s, "%s; using kprobe + kretprobe in an instance instead", err);
+			err[0] = '\0';
+			ft->no_fg = true;
+			ft->inst = pfw_ft_instance_new();
+			if (!ft->inst) {
+				r = -(errno ?: EIO);
+				snprintf(err, errlen, "cannot create a tracefs instance: %s",
+					 strerror(-r));
+				return r;
+			}
+		} else if (!ft->top) {
 			return r;
-		pfw_session_verbose(s, "function_graph runs only in the top level here; "
-				       "borrowing it (restored on exit)");
+		} else {
+			pfw_session_verbose(s, "function_graph runs only in the top level here; "
+					       "borrowing it (restored on exit)");
+		}
 	}
 
 	r = setup_common(ft, err, errlen);
@@ -845,9 +875,9 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 			 "events (approximate): major inferred from page-cache insertion; "
 			 "swap-in/shmem majors and GUP faults not seen; no latency");
 	} else {
-		bool ret_fg = pfw_ft_decoder_fg_retval(ft->dec);
+		bool ret_fg = !ft->no_fg && pfw_ft_decoder_fg_retval(ft->dec);
 
-		ft->fold = pfw_ft_fold_new(emit_fault, ft, have_kprobe, ret_fg);
+		ft->fold = pfw_ft_fold_new(emit_fault, ft, have_kprobe, ret_fg, !ft->no_fg);
 		snprintf(ft->attach, sizeof(ft->attach), ATTACH_GRAPH);
 		if (!have_kprobe)
 			snprintf(s->limits, sizeof(s->limits),

@@ -189,7 +189,7 @@ int main(void)
 	pfw_ft_classify_free(c);
 
 	/* graph fold with kprobe: RETRY|MAJOR then a TRIED attempt = one major, latency first call -> last return */
-	fo = pfw_ft_fold_new(collect, NULL, true, false);
+	fo = pfw_ft_fold_new(collect, NULL, true, false, true);
 	ngot = 0;
 	fold_one(fo, PFW_FT_PF_USER, 5, 100, 0x7f0000001000);
 	fold_one(fo, PFW_FT_KP_ENTRY, 5, 0x1000 /* VMA_LOCK */, 0xffff1);
@@ -209,6 +209,48 @@ int main(void)
 	fold_one(fo, PFW_FT_KP_RET, 5, 0, PFW_VM_FAULT_SIGSEGV);
 	fold_one(fo, PFW_FT_FG_EXIT, 5, 10100, 10200);
 	tap_ok(ngot == 1, "GUP call and VM_FAULT_ERROR fault not counted");
+	pfw_ft_fold_free(fo);
+
+	/*
+	 * kprobe + kretprobe only (top level busy on a 6.1-like kernel): latency
+	 * from the page-fault event to the completing return; the file of the
+	 * attempt from mm_filemap_fault, never from a GUP call's.
+	 */
+	fo = pfw_ft_fold_new(collect, NULL, true, false, false);
+	ngot = 0;
+	fold_one(fo, PFW_FT_PF_USER, 6, 1000, 0x7f0000003000);
+	fold_one(fo, PFW_FT_KP_ENTRY, 6, 0x1000, 0xffff1);
+	{
+		struct pfw_ft_rec fr = {.type = PFW_FT_FILEMAP_FAULT,
+				       .tid = 6,
+				       .ts = 1100,
+				       .dev = (259u << 20) | 1,
+				       .ino = 12,
+				       .index = 3};
+
+		pfw_ft_fold_feed(fo, &fr);
+	}
+	fold_one(fo, PFW_FT_KP_RET, 6, 4000, PFW_VM_FAULT_RETRY | PFW_VM_FAULT_MAJOR);
+	fold_one(fo, PFW_FT_KP_ENTRY, 6, PFW_FAULT_FLAG_TRIED, 0xffff1);
+	fold_one(fo, PFW_FT_KP_RET, 6, 9000, 0);
+	tap_ok(ngot == 1 && got[0].major && got[0].has_latency && got[0].latency_ns == 8000 &&
+		       got[0].has_file && got[0].ino == 12 && got[0].index == 3 &&
+		       got[0].dev == ((259u << 20) | 1),
+	       "kprobe-only fold: one major, latency 8000 from #PF to last return, file from "
+	       "filemap");
+	fold_one(fo, PFW_FT_KP_ENTRY, 6, 0, 0);
+	{
+		struct pfw_ft_rec fr = {
+			.type = PFW_FT_FILEMAP_FAULT, .tid = 6, .ts = 9100, .ino = 13};
+
+		pfw_ft_fold_feed(fo, &fr);
+	}
+	fold_one(fo, PFW_FT_KP_RET, 6, 9200, PFW_VM_FAULT_MAJOR);
+	fold_one(fo, PFW_FT_PF_USER, 6, 9300, 0x7f0000004000);
+	fold_one(fo, PFW_FT_KP_ENTRY, 6, 0x1000, 0xffff1);
+	fold_one(fo, PFW_FT_KP_RET, 6, 9500, 0);
+	tap_ok(ngot == 2 && !got[1].major && !got[1].has_file && got[1].latency_ns == 200,
+	       "GUP's filemap record is not the next fault's file");
 	pfw_ft_fold_free(fo);
 
 	pfw_ft_decoder_free(d);
