@@ -35,7 +35,7 @@ static int list_backends(const struct pfw_opts *o)
 	}
 	r = pfw_output_open(&out, o->output, pfw_format_get(o->format));
 	if (r < 0) {
-		pfw_err("cannot create '%s': %s", o->output, strerror(-r));
+		pfw_output_open_error(o->output, r);
 		return PFW_EXIT_RUNTIME;
 	}
 	out.fmt->backends(&out, rows, n);

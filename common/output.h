@@ -48,6 +48,8 @@ struct pfw_output {
  * O_CLOEXEC, mode 0644. Return 0 or -errno (nothing printed).
  */
 int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_format *fmt);
+/* say why pfw_output_open() failed with @err (-errno), with the remedy, on one line */
+void pfw_output_open_error(const char *path, int err);
 /* flush and close (stdout is flushed, not closed); returns 0 or -errno of the first write error */
 int pfw_output_close(struct pfw_output *o);
 /* the format named by --format */

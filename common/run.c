@@ -84,6 +84,7 @@ struct user {
 	uid_t uid;
 	gid_t gid;
 	char home[1024];
+	char shell[256];
 };
 
 struct child {
@@ -101,6 +102,52 @@ static void child_report(int fd, int stage, int err)
 	ssize_t n = write(fd, &r, sizeof(r));
 
 	(void)n;
+}
+
+/*
+ * -u: the command gets a login-like environment, as sudo's env_reset gives
+ * it: root's variables (XAUTHORITY, KRB5CCNAME, SSH_AUTH_SOCK, LD_PRELOAD,
+ * tokens) must not reach another user's program. Locale, terminal, time
+ * zone and PATH are kept: they say how to run, not who runs.
+ */
+static void user_environ(const struct user *u)
+{
+	static const char *const keep[] = {"PATH=", "TERM=", "COLORTERM=", "LANG=", "LANGUAGE=",
+					   "LC_",   "TZ=",   "DISPLAY="};
+	extern char **environ;
+	size_t n = 0, k = 0;
+	char **kept;
+
+	while (environ && environ[n])
+		n++;
+	kept = calloc(n + 1, sizeof(*kept));
+	for (size_t i = 0; kept && i < n; i++)
+		for (size_t j = 0; j < sizeof(keep) / sizeof(keep[0]); j++)
+			if (!strncmp(environ[i], keep[j], strlen(keep[j]))) {
+				kept[k++] = environ[i];
+				break;
+			}
+	clearenv();
+	for (size_t i = 0; i < k; i++)
+		putenv(kept[i]);
+	setenv("HOME", u->home, 1);
+	setenv("USER", u->name, 1);
+	setenv("LOGNAME", u->name, 1);
+	setenv("SHELL", u->shell, 1);
+}
+
+/* -u: no descriptor beyond 0-2 crosses to another user (sudo's closefrom) */
+static void close_from_3(int except)
+{
+#ifdef HAVE_CLOSE_RANGE
+	if (except > 3)
+		close_range(3, (unsigned)except - 1, 0);
+	if (close_range((unsigned)except + 1, ~0u, 0) == 0)
+		return;
+#endif
+	for (int fd = 3; fd < 65536; fd++)
+		if (fd != except)
+			close(fd);
 }
 
 static __attribute__((noreturn)) void child_main(char **argv, const struct user *u, int rel_fd,
@@ -122,9 +169,8 @@ static __attribute__((noreturn)) void child_main(char **argv, const struct user 
 			child_report(rep_fd, STAGE_USER, EPERM);
 			_exit(126);
 		}
-		setenv("HOME", u->home, 1);
-		setenv("USER", u->name, 1);
-		setenv("LOGNAME", u->name, 1);
+		user_environ(u);
+		close_from_3(rep_fd);
 	}
 	execvp(argv[0], argv);
 	child_report(rep_fd, STAGE_EXEC, errno);
@@ -229,6 +275,8 @@ static int resolve_user(const char *name, struct user *u)
 		return -ENOENT;
 	snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
 	snprintf(u->home, sizeof(u->home), "%s", pw->pw_dir ? pw->pw_dir : "/");
+	snprintf(u->shell, sizeof(u->shell), "%s",
+		 pw->pw_shell && pw->pw_shell[0] ? pw->pw_shell : "/bin/sh");
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
 	return 0;
@@ -397,7 +445,8 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 		for (size_t i = 0; i < opts->nr_pids; i++) {
 			r = check_pid(opts->pids[i]);
 			if (r == -ESRCH) {
-				pfw_err("no such process: %d", (int)opts->pids[i]);
+				pfw_err("no such process: %d; check the pid with ps",
+					(int)opts->pids[i]);
 				return res->exit_code = PFW_EXIT_RUNTIME;
 			}
 			if (r == -EINVAL) {
@@ -416,11 +465,7 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 	}
 	r = pfw_output_open(&out, opts->output, pfw_format_get(opts->format));
 	if (r < 0) {
-		if (r == -ELOOP)
-			pfw_err("cannot create '%s': it is a symbolic link; give the real path",
-				opts->output);
-		else
-			pfw_err("cannot create '%s': %s", opts->output, strerror(-r));
+		pfw_output_open_error(opts->output, r);
 		return res->exit_code = PFW_EXIT_RUNTIME;
 	}
 	s.out = &out;
@@ -567,9 +612,13 @@ stop:
 		 * output went away): end it the way timeout(1) does. A SIGINT
 		 * from the terminal already reached it (same process group).
 		 */
-		int sig = got_signal && got_signal != SIGINT ? got_signal : SIGTERM;
+		int sig = got_signal ? got_signal : SIGTERM;
 
-		if (got_signal != SIGINT)
+		/*
+		 * A SIGINT sent to pfwatch alone (kill -INT, a supervisor) did
+		 * not reach the command: pass it on when it is still there.
+		 */
+		if (got_signal != SIGINT || !child_wait(&c, 500))
 			kill(c.pid, sig);
 		if (!child_wait(&c, 2000))
 			pfw_warn("'%s' (pid %d) is still running; it is no longer traced",

@@ -41,10 +41,22 @@ int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_for
 		 * O_NOFOLLOW: pfwatch usually runs as root, and a symlink planted
 		 * at the output path must not make it truncate another file.
 		 */
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		/*
+		 * O_NONBLOCK: open() of a FIFO without a reader would block
+		 * forever (before any tracing starts, with no message); this
+		 * way it fails with ENXIO. Cleared below for the writes.
+		 */
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+			      0644);
 
 		if (fd < 0)
 			return -errno;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
 		o->fp = fdopen(fd, "w");
 		if (!o->fp) {
 			int e = errno;
@@ -55,6 +67,27 @@ int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_for
 	}
 	o->tty = isatty(fileno(o->fp));
 	return 0;
+}
+
+void pfw_output_open_error(const char *path, int err)
+{
+	switch (-err) {
+	case ELOOP:
+		pfw_err("cannot create '%s': it is a symbolic link; give the real path", path);
+		break;
+	case ENXIO:
+		pfw_err("cannot create '%s': it is a FIFO with no reader; start the reader first",
+			path);
+		break;
+	case ENOENT:
+		pfw_err("cannot create '%s': %s; create the directory first or choose another "
+			"--output",
+			path, strerror(-err));
+		break;
+	default:
+		pfw_err("cannot create '%s': %s; choose another --output", path, strerror(-err));
+		break;
+	}
 }
 
 int pfw_output_close(struct pfw_output *o)
