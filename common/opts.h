@@ -64,6 +64,13 @@ struct pfw_opts {
 	int verbose;
 	bool quiet;
 	char **command;         /* argv after "--", NULL if none */
+	/* fleet mode (common/serve.h): either one makes pfwatch an exporter */
+	const char *serve;        /* --serve ADDR:PORT, NULL = off */
+	const char *metrics_file; /* --metrics-file, NULL = off */
+	unsigned top_files;       /* --top-files: named file series */
+	unsigned max_comms;       /* --max-comms */
+	unsigned max_cgroups;     /* --max-cgroups */
+	uint64_t label_ttl_ns;    /* --label-ttl: idle label values are forgotten */
 };
 
 #endif
