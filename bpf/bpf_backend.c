@@ -41,6 +41,9 @@ enum bpf_mode {
 	MODE_NR,
 };
 
+/* exited threads' rows leave the kernel this often (see prune()) */
+#define PRUNE_INTERVAL_NS (10 * 1000000000ull)
+
 static const char *const mode_names[] = {"fentry", "kprobe", "tp", NULL};
 
 struct bpf_priv {
@@ -56,6 +59,10 @@ struct bpf_priv {
 	struct bpf_link **links;
 	size_t nr_links;
 	int delivered; /* by the current poll() */
+	/* rows of exited threads, moved out of agg_threads (see prune()) */
+	struct pfw_agg *retired;
+	uint64_t last_prune_ns, prune_interval_ns;
+	uint64_t nr_pruned;
 	uint64_t counters[PFW_BPF_CNT_NR];
 	/* (pid, dev, ino) whose maps were re-read for a path: once is enough */
 	struct {
@@ -519,7 +526,25 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		pfw_session_verbose(s, "bpf: using %s; %s", mode_names[m], detail);
 	else
 		pfw_session_verbose(s, "bpf: using %s", mode_names[m]);
-	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY;
+	/*
+	 * Count in the kernel whenever the view needs no per-fault record:
+	 * summary and hist read the maps at stop, top (and the exporter)
+	 * through snapshot() at each refresh.
+	 */
+	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY || s->opts->view == PFW_VIEW_TOP ||
+		       s->opts->view == PFW_VIEW_HIST;
+	if (p->aggregate) {
+		const char *env = getenv("PFW_BPF_PRUNE_MS");
+
+		/* a test hook, so the move is exercised within a short run */
+		p->prune_interval_ns =
+			env && atoi(env) > 0 ? (uint64_t)atoi(env) * 1000000ull : PRUNE_INTERVAL_NS;
+		p->retired = pfw_agg_new();
+		if (!p->retired) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
 
 	p->skel = pfwatch_bpf__open();
 	if (!p->skel) {
@@ -675,6 +700,8 @@ out:
 	return ret;
 }
 
+static void prune(struct bpf_priv *p);
+
 static int bpf_poll(void *priv, int timeout_ms)
 {
 	struct bpf_priv *p = priv;
@@ -689,6 +716,8 @@ static int bpf_poll(void *priv, int timeout_ms)
 		return 0;
 	if (ret < 0 && ret != -EINTR)
 		return ret;
+	if (p->aggregate && pfw_now_ns() - p->last_prune_ns > p->prune_interval_ns)
+		prune(p);
 	return p->delivered;
 }
 
@@ -742,6 +771,16 @@ static void read_aggregates(struct bpf_priv *p)
 	if (ncpu <= 0 || !s->agg)
 		return;
 
+	/* everything since start: the retired rows and what the maps hold now */
+	pfw_agg_reset(s->agg);
+	if (p->retired) {
+		struct pfw_thread_stats *old;
+		size_t n = pfw_agg_threads(p->retired, &old);
+
+		for (size_t i = 0; i < n; i++)
+			pfw_agg_add_thread(s->agg, &old[i]);
+		free(old);
+	}
 	first = true;
 	while (!bpf_map__get_next_key(skel->maps.agg_threads, first ? NULL : &tid, &next,
 				      sizeof(next))) {
@@ -824,6 +863,97 @@ static void read_aggregates(struct bpf_priv *p)
 	free(hv);
 }
 
+static bool task_alive(uint32_t pid, uint32_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", pid, tid);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Kernel memory must stay bounded over days of process churn. agg_threads
+ * is a plain hash, not an LRU: an evicted row would lose its counts. Only
+ * its own thread updates a row, so once the thread has exited the row is
+ * final: it moves to user space (p->retired) and its slot is freed, here,
+ * exactly. Descendants in the COMMAND target set that exited go too. The
+ * per-file rows are bounded by the files faulted on, and the page set is
+ * an LRU (pfwatch.bpf.c says what an eviction costs).
+ */
+#define PRUNE_BATCH 1024
+
+static void prune(struct bpf_priv *p)
+{
+	struct pfwatch_bpf *skel = p->skel;
+	__u32 key, next, dead[PRUNE_BATCH];
+	size_t nd = 0;
+	bool first = true;
+
+	p->last_prune_ns = pfw_now_ns();
+	while (nd < PRUNE_BATCH &&
+	       !bpf_map__get_next_key(skel->maps.agg_threads, first ? NULL : &key, &next,
+				      sizeof(next))) {
+		struct pfw_bpf_thread v;
+
+		first = false;
+		key = next;
+		if (!bpf_map__lookup_elem(skel->maps.agg_threads, &key, sizeof(key), &v, sizeof(v),
+					  0) &&
+		    !task_alive(v.pid, key))
+			dead[nd++] = key;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		struct pfw_bpf_thread v;
+		struct pfw_thread_stats t = {0};
+
+		if (bpf_map__lookup_elem(skel->maps.agg_threads, &dead[i], sizeof(dead[i]), &v,
+					 sizeof(v), 0))
+			continue;
+		t.pid = v.pid;
+		t.tid = dead[i];
+		memcpy(t.comm, v.comm, sizeof(t.comm));
+		t.comm[PFW_COMM_LEN - 1] = '\0';
+		t.major = v.major;
+		t.minor = v.minor;
+		t.lat_count = v.lat_count;
+		t.lat_total_ns = v.lat_total;
+		t.lat_min_ns = v.lat_min;
+		t.lat_max_ns = v.lat_max;
+		pfw_agg_add_thread(p->retired, &t);
+		bpf_map__delete_elem(skel->maps.agg_threads, &dead[i], sizeof(dead[i]), 0);
+		p->nr_pruned++;
+	}
+	if (p->s->target.kind != PFW_TARGET_COMMAND)
+		return;
+	nd = 0;
+	first = true;
+	while (nd < PRUNE_BATCH && !bpf_map__get_next_key(skel->maps.targets, first ? NULL : &key,
+							  &next, sizeof(next))) {
+		first = false;
+		key = next;
+		if (key != (__u32)p->s->target.child && !task_alive(key, key))
+			dead[nd++] = key;
+	}
+	for (size_t i = 0; i < nd; i++)
+		bpf_map__delete_elem(skel->maps.targets, &dead[i], sizeof(dead[i]), 0);
+}
+
+static int bpf_snapshot(void *priv)
+{
+	struct bpf_priv *p = priv;
+
+	if (!p || !p->skel || !p->aggregate || p->stopped)
+		return 0;
+	/* new-file announcements first, so the rows' paths resolve */
+	if (p->rb)
+		ring_buffer__consume(p->rb);
+	else if (p->pb)
+		perf_buffer__consume(p->pb);
+	prune(p);
+	read_aggregates(p);
+	return 0;
+}
+
 static int bpf_stop(void *priv)
 {
 	struct bpf_priv *p = priv;
@@ -854,8 +984,12 @@ static int bpf_stop(void *priv)
 		/* a fault the summary does not hold is a lost one */
 		pfw_session_lost(p->s, p->counters[PFW_BPF_CNT_AGG_FULL]);
 	}
-	if (p->aggregate)
+	if (p->aggregate) {
 		read_aggregates(p);
+		pfw_session_verbose(p->s,
+				    "bpf: %llu rows of exited threads moved out of the kernel",
+				    (unsigned long long)p->nr_pruned);
+	}
 	return p->delivered;
 }
 
@@ -869,6 +1003,7 @@ static void bpf_close(void *priv)
 	ring_buffer__free(p->rb);
 	perf_buffer__free(p->pb);
 	pfwatch_bpf__destroy(p->skel);
+	pfw_agg_free(p->retired);
 	if (libbpf_session == p->s)
 		libbpf_session = NULL;
 	free(p);
@@ -892,4 +1027,5 @@ const struct pfw_backend pfw_backend_bpf = {
 	.stop = bpf_stop,
 	.close = bpf_close,
 	.attach = bpf_attach,
+	.snapshot = bpf_snapshot,
 };

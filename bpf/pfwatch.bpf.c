@@ -134,8 +134,15 @@ struct {
 	__type(value, struct pfw_bpf_file);
 } agg_files SEC(".maps");
 
+/*
+ * The distinct-page set is the one map that grows with every new page and
+ * every new process (anonymous pages are keyed by pid): an LRU (4.10+)
+ * keeps it bounded over days. An evicted page faulted again counts as
+ * distinct once more, so "pages" can only be over-counted, and only after
+ * max_entries pages; the fault counts never depend on it.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1 << 20);
 	__type(key, struct pfw_bpf_page_key);
 	__type(value, __u8);

@@ -7,7 +7,7 @@
 
 pfw_setup
 require_backend
-plan 9
+plan 12
 diag "bpf attach mode: $pfw_attach"
 
 pages=1024
@@ -43,6 +43,29 @@ bpf_run_exact ev.json $pages
 streamed=$("$JSONCHECK" get "$pfw_tmp/ev.json" fault kind x:path |
 	awk -F'\t' -v p="$hp" '$1 == "major" && $2 == p' | wc -l)
 is_eq "summary (in-kernel) = events (streamed) per-file majors" "$streamed" "$(echo "$row" | cut -f2)"
+
+# Rows of exited threads leave the kernel map (bounded memory over days of
+# churn) and must still be counted: the workload exits while the command
+# sleeps on, and the pruning interval is cut to 20 ms.
+rm -f "$pfw_tmp/w.dat"
+PFW_BPF_PRUNE_MS=20 pfw_trace -v --view=summary -F all -f json -o "$pfw_tmp/pr.json" -- \
+	sh -c '"$@" >"$0"; sleep 1' "$pfw_tmp/wl.json" \
+	"$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" --size=$((pages * 4))K \
+	--threads=2 --exact --keep --json 2>"$pfw_tmp/pr.err"
+check $? "pruning run exits 0" "$(tail -n 3 "$pfw_tmp/pr.err")"
+moved=$(sed -n 's/.* \([0-9]*\) rows of exited threads moved out of the kernel.*/\1/p' "$pfw_tmp/pr.err")
+[ "${moved:-0}" -ge 2 ]
+check $? "exited threads' rows moved out of the kernel (${moved:-none})"
+"$JSONCHECK" get "$pfw_tmp/pr.json" thread tid major >"$pfw_tmp/threads"
+bad=
+for line in $(wl_tids | tr ' ' ':'); do
+	tid=${line%%:*}
+	want=${line#*:}
+	got=$(awk -F'\t' -v t="$tid" '$1 == t {print $2}' "$pfw_tmp/threads")
+	[ "$got" = "$want" ] || bad="$bad tid $tid: ${got:-no row} majors, touched $want;"
+done
+[ -z "$bad" ]
+check $? "moved rows: majors = pages each thread touched" "$bad"
 
 # cross-check with perf: the same per-file count
 if "$PFWATCH" --list-backends --format=json 2>/dev/null | grep '"backend":"perf"' | grep -q '"available":true'; then
