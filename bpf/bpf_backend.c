@@ -528,11 +528,11 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		pfw_session_verbose(s, "bpf: using %s", mode_names[m]);
 	/*
 	 * Count in the kernel whenever the view needs no per-fault record:
-	 * summary and hist read the maps at stop, top (and the exporter)
-	 * through snapshot() at each refresh.
+	 * summary and hist read the maps at stop, top and the exporter
+	 * (--serve, --metrics-file) through snapshot() at each refresh.
 	 */
 	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY || s->opts->view == PFW_VIEW_TOP ||
-		       s->opts->view == PFW_VIEW_HIST;
+		       s->opts->view == PFW_VIEW_HIST || s->opts->serve || s->opts->metrics_file;
 	if (p->aggregate) {
 		const char *env = getenv("PFW_BPF_PRUNE_MS");
 
