@@ -21,6 +21,8 @@ enum {
 	TBL_SUMMARY,
 	TBL_HIST,
 	TBL_BACKENDS,
+	TBL_FOLDED,
+	TBL_CALLSITES,
 };
 
 /* print @hdr unless a table is open; false: another table is open, drop the rows */
@@ -172,6 +174,42 @@ static void csv_backends(struct pfw_output *o, const struct pfw_backend_row *row
 	}
 }
 
+static void csv_folded(struct pfw_output *o, const char *stack, uint64_t count)
+{
+	if (!table(o, TBL_FOLDED, "stack,count\n"))
+		return;
+	pfw_fput_csv_str(o->fp, stack);
+	fprintf(o->fp, ",%" PRIu64 "\n", count);
+}
+
+static void csv_callsites(struct pfw_output *o, const struct pfw_callsite *c, size_t n)
+{
+	FILE *fp = o->fp;
+
+	if (!table(o, TBL_CALLSITES,
+		   "count,major,minor,latency_total_ns,latency_max_ns,function,file,line,obj\n"))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool lat = c[i].lat_count > 0;
+
+		fprintf(fp, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, c[i].count, c[i].major,
+			c[i].minor);
+		u64_field(fp, lat, c[i].lat_total_ns);
+		u64_field(fp, lat, c[i].lat_max_ns);
+		fputc(',', fp);
+		if (c[i].func)
+			pfw_fput_csv_str(fp, c[i].func);
+		fputc(',', fp);
+		if (c[i].src)
+			pfw_fput_csv_str(fp, c[i].src);
+		u64_field(fp, c[i].line > 0, c[i].line);
+		fputc(',', fp);
+		if (c[i].obj)
+			pfw_fput_csv_str(fp, c[i].obj);
+		fputc('\n', fp);
+	}
+}
+
 const struct pfw_format pfw_format_csv = {
 	.name = "csv",
 	.fault = csv_fault,
@@ -180,4 +218,6 @@ const struct pfw_format pfw_format_csv = {
 	.hist = csv_hist,
 	.run = csv_run,
 	.backends = csv_backends,
+	.folded = csv_folded,
+	.callsites = csv_callsites,
 };

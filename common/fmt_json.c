@@ -12,6 +12,7 @@
 
 #include "escape.h"
 #include "output.h"
+#include "symbolize.h"
 
 static void u64_or_null(FILE *fp, const char *key, bool known, uint64_t v)
 {
@@ -67,8 +68,25 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	dev_or_null(fp, file, ev->dev_major, ev->dev_minor);
 	u64_or_null(fp, "offset", file, ev->offset);
 	u64_or_null(fp, "latency_ns", ev->flags & PFW_EV_LATENCY, ev->latency_ns);
-	if (ev->nr_stack && ev->stack) {
-		/* symbolization is not done yet: the frame is an ip, sym/obj unknown */
+	if (o->frames && o->nr_frames) {
+		/* "file" and "line" are an extension of SPEC's frame, present when known */
+		fputs(",\"stack\":[", fp);
+		for (size_t i = 0; i < o->nr_frames; i++) {
+			const struct pfw_frame *f = &o->frames[i];
+
+			fprintf(fp, "%s{\"ip\":\"0x%" PRIx64 "\",\"sym\":", i ? "," : "", f->ip);
+			pfw_fput_json_str(fp, f->sym);
+			fputs(",\"obj\":", fp);
+			pfw_fput_json_str(fp, f->obj);
+			if (f->src && f->line) {
+				fputs(",\"file\":", fp);
+				pfw_fput_json_str(fp, f->src);
+				fprintf(fp, ",\"line\":%u", f->line);
+			}
+			fputc('}', fp);
+		}
+		fputc(']', fp);
+	} else if (ev->nr_stack && ev->stack) {
 		fputs(",\"stack\":[", fp);
 		for (uint32_t i = 0; i < ev->nr_stack; i++)
 			fprintf(fp, "%s{\"ip\":\"0x%" PRIx64 "\",\"sym\":null,\"obj\":null}",
@@ -183,6 +201,35 @@ static void json_backends(struct pfw_output *o, const struct pfw_backend_row *ro
 	}
 }
 
+static void json_folded(struct pfw_output *o, const char *stack, uint64_t count)
+{
+	fputs("{\"record\":\"folded\",\"stack\":", o->fp);
+	pfw_fput_json_str(o->fp, stack);
+	fprintf(o->fp, ",\"count\":%" PRIu64 "}\n", count);
+}
+
+static void json_callsites(struct pfw_output *o, const struct pfw_callsite *c, size_t n)
+{
+	FILE *fp = o->fp;
+
+	for (size_t i = 0; i < n; i++) {
+		bool lat = c[i].lat_count > 0;
+
+		fputs("{\"record\":\"callsite\",\"function\":", fp);
+		pfw_fput_json_str(fp, c[i].func);
+		fputs(",\"file\":", fp);
+		pfw_fput_json_str(fp, c[i].src);
+		u64_or_null(fp, "line", c[i].line > 0, c[i].line);
+		fputs(",\"obj\":", fp);
+		pfw_fput_json_str(fp, c[i].obj);
+		fprintf(fp, ",\"count\":%" PRIu64 ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64,
+			c[i].count, c[i].major, c[i].minor);
+		u64_or_null(fp, "latency_total_ns", lat, c[i].lat_total_ns);
+		u64_or_null(fp, "latency_max_ns", lat, c[i].lat_max_ns);
+		fputs("}\n", fp);
+	}
+}
+
 const struct pfw_format pfw_format_json = {
 	.name = "json",
 	.fault = json_fault,
@@ -191,4 +238,6 @@ const struct pfw_format pfw_format_json = {
 	.hist = json_hist,
 	.run = json_run,
 	.backends = json_backends,
+	.folded = json_folded,
+	.callsites = json_callsites,
 };

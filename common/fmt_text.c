@@ -13,6 +13,7 @@
 
 #include "escape.h"
 #include "output.h"
+#include "symbolize.h"
 
 enum {
 	ST_PRINTED = 1u << 0, /* something was written: separate tables by a blank line */
@@ -248,6 +249,44 @@ static void text_backends(struct pfw_output *o, const struct pfw_backend_row *ro
 	}
 }
 
+/* folded stacks are already made safe (stackviews.c): one line each, as flamegraph.pl reads */
+static void text_folded(struct pfw_output *o, const char *stack, uint64_t count)
+{
+	fprintf(o->fp, "%s %" PRIu64 "\n", stack, count);
+}
+
+static void text_callsites(struct pfw_output *o, const struct pfw_callsite *c, size_t n)
+{
+	FILE *fp = o->fp;
+	char a[32], b[32], where[4200];
+	size_t wf = 8;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = c[i].func ? width_of(c[i].func) : 9;
+
+		if (l > wf && l < 80)
+			wf = l;
+	}
+	begin_table(o);
+	fprintf(fp, "%8s %8s %8s %11s %11s %-*s %s\n", "COUNT", "MAJOR", "MINOR", "AVG_US",
+		"MAX_US", (int)wf, "FUNCTION", "SOURCE OBJECT");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %11s %11s ", c[i].count,
+			c[i].major, c[i].minor,
+			lat_col(a, sizeof(a), c[i].lat_count,
+				c[i].lat_count ? c[i].lat_total_ns / c[i].lat_count : 0, 1000),
+			lat_col(b, sizeof(b), c[i].lat_count, c[i].lat_max_ns, 1000));
+		put_col(fp, c[i].func ? c[i].func : "[unknown]", wf);
+		if (c[i].src && c[i].line)
+			snprintf(where, sizeof(where), "%s:%u", c[i].src, c[i].line);
+		else
+			snprintf(where, sizeof(where), "-");
+		put_col(fp, where, 0);
+		pfw_fput_text_str(fp, c[i].obj ? c[i].obj : "[unknown]");
+		fputc('\n', fp);
+	}
+}
+
 const struct pfw_format pfw_format_text = {
 	.name = "text",
 	.fault = text_fault,
@@ -256,4 +295,6 @@ const struct pfw_format pfw_format_text = {
 	.hist = text_hist,
 	.run = text_run,
 	.backends = text_backends,
+	.folded = text_folded,
+	.callsites = text_callsites,
 };

@@ -14,7 +14,9 @@
 #include "log.h"
 #include "opts.h"
 #include "output.h"
+#include "replay.h"
 #include "run.h"
+#include "serve.h"
 #include "validate.h"
 
 static int list_backends(const struct pfw_opts *o)
@@ -46,27 +48,10 @@ static int list_backends(const struct pfw_opts *o)
 	return PFW_EXIT_OK;
 }
 
-static const char *refused(const struct pfw_opts *o)
-{
-	if (o->input)
-		return "--input";
-	switch (o->view) {
-	case PFW_VIEW_TOP:
-		return "--view=top";
-	case PFW_VIEW_FOLDED:
-		return "--view=folded";
-	case PFW_VIEW_CALLSITES:
-		return "--view=callsites";
-	default:
-		return NULL;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct pfw_run_result res;
 	struct pfw_opts opts;
-	const char *what;
 	int rc;
 
 	rc = pfw_cli_parse(argc, argv, &opts);
@@ -76,10 +61,12 @@ int main(int argc, char **argv)
 		rc = list_backends(&opts);
 		goto out;
 	}
-	what = refused(&opts);
-	if (what) {
-		pfw_err("%s is not available in this version", what);
-		rc = PFW_EXIT_USAGE;
+	if (opts.input) {
+		rc = pfw_replay(&opts);
+		goto out;
+	}
+	if (opts.serve || opts.metrics_file) {
+		rc = pfw_serve_run(&opts);
 		goto out;
 	}
 	if (opts.validate) {

@@ -34,8 +34,23 @@ struct pfw_backend_row {
 	const char *detail;
 };
 
+struct pfw_frame;
+
+/* --view=callsites: one user call site (innermost frame), symbolized */
+struct pfw_callsite {
+	const char *func; /* NULL: [unknown] */
+	const char *obj;  /* NULL: not in any mapping */
+	const char *src;  /* NULL without debug info */
+	uint32_t line;    /* 0 when unknown */
+	uint64_t count, major, minor;
+	uint64_t lat_count, lat_total_ns, lat_max_ns;
+};
+
 struct pfw_output {
 	FILE *fp;
+	/* the symbolized stack of the fault being printed (fault()), NULL if none */
+	const struct pfw_frame *frames;
+	size_t nr_frames;
 	const struct pfw_format *fmt;
 	bool header_done; /* the format printed its column header */
 	bool tty;         /* fp is a terminal */
@@ -66,6 +81,10 @@ struct pfw_format {
 		     const uint64_t buckets[PFW_HIST_BUCKETS]);
 	void (*run)(struct pfw_output *o, const struct pfw_run_info *r);
 	void (*backends)(struct pfw_output *o, const struct pfw_backend_row *rows, size_t n);
+	/* --view=folded: one "comm;outer;...;inner" stack and its fault count */
+	void (*folded)(struct pfw_output *o, const char *stack, uint64_t count);
+	/* --view=callsites: most frequent first */
+	void (*callsites)(struct pfw_output *o, const struct pfw_callsite *c, size_t n);
 };
 
 extern const struct pfw_format pfw_format_text;
@@ -78,10 +97,27 @@ struct pfw_view {
 	void (*event)(struct pfw_session *s, const struct pfw_event *ev);
 	void (*tick)(struct pfw_session *s); /* every --interval, may be NULL */
 	void (*end)(struct pfw_session *s, const struct pfw_run_info *r);
+	/* every poll round (<= 100 ms), for a view that reads keys; may be NULL */
+	void (*input)(struct pfw_session *s);
 };
 
 extern const struct pfw_view pfw_view_events;
 extern const struct pfw_view pfw_view_summary;
 extern const struct pfw_view pfw_view_hist;
+extern const struct pfw_view pfw_view_folded;
+extern const struct pfw_view pfw_view_callsites;
+extern const struct pfw_view pfw_view_top;
+
+/* views.c helpers the other views share */
+void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r);
+void pfw_view_check_io(struct pfw_session *s);
+
+/*
+ * --svg: a self-contained flame graph (inline script: hover details, click
+ * to zoom, search) of folded @stacks ("comm;outer;...;inner") with @counts.
+ * Return 0 or -errno.
+ */
+int pfw_svg_write(const char *path, const char *title, const char *const *stacks,
+		  const uint64_t *counts, size_t n);
 
 #endif

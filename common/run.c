@@ -334,6 +334,12 @@ static const struct pfw_view *view_of(enum pfw_view_id v)
 		return &pfw_view_summary;
 	case PFW_VIEW_HIST:
 		return &pfw_view_hist;
+	case PFW_VIEW_FOLDED:
+		return &pfw_view_folded;
+	case PFW_VIEW_CALLSITES:
+		return &pfw_view_callsites;
+	case PFW_VIEW_TOP:
+		return &pfw_view_top;
 	default:
 		return NULL;
 	}
@@ -349,6 +355,17 @@ static int try_backend(struct pfw_session *s, const struct pfw_backend *b, char 
 	void *priv = NULL;
 	int r;
 
+	/*
+	 * The kernel offers user stacks to ftrace (options/userstacktrace),
+	 * but the ftrace backend does not decode those records yet: refusing
+	 * lets auto move on to a backend that delivers stacks.
+	 */
+	if (s->opts->call_graph && !strcmp(b->name, "ftrace")) {
+		snprintf(why, whylen,
+			 "unavailable: --call-graph: the ftrace backend does not deliver user "
+			 "stacks yet; use --backend=perf or --backend=bpf");
+		return -ENOTSUP;
+	}
 	memset(&pr, 0, sizeof(pr));
 	b->probe(s->opts, &pr);
 	if (!pr.available) {
@@ -423,7 +440,7 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 	struct user user;
 	bool started = false, signals = false, opened = false;
 	const char *attach = NULL;
-	uint64_t end_ns = 0;
+	uint64_t end_ns = 0, next_tick;
 	int rc = PFW_EXIT_OK, r;
 
 	memset(res, 0, sizeof(*res));
@@ -531,6 +548,7 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 		goto stop;
 	}
 	started = true;
+	next_tick = s.start_ns + opts->interval_ns;
 
 	if (opts->command) {
 		struct child_report rep;
@@ -567,6 +585,13 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 	while (!s.stop) {
 		int timeout = POLL_MS;
 		uint64_t now;
+
+		if (s.view->input)
+			s.view->input(&s);
+		if (s.view->tick && pfw_now_ns() >= next_tick) {
+			s.view->tick(&s);
+			next_tick += opts->interval_ns;
+		}
 
 		if (opts->duration_ns) {
 			now = pfw_now_ns();

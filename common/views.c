@@ -17,6 +17,7 @@
 #include "opts.h"
 #include "output.h"
 #include "session.h"
+#include "symbolize.h"
 
 const struct pfw_format *pfw_format_get(int format_id)
 {
@@ -151,6 +152,16 @@ static void print_run(struct pfw_session *s, const struct pfw_run_info *r)
 	s->out->fmt->run(s->out, r);
 }
 
+void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r)
+{
+	print_run(s, r);
+}
+
+void pfw_view_check_io(struct pfw_session *s)
+{
+	check_io(s);
+}
+
 static int events_begin(struct pfw_session *s)
 {
 	s->out->fmt->fault(s->out, NULL, 0);
@@ -160,7 +171,13 @@ static int events_begin(struct pfw_session *s)
 
 static void events_event(struct pfw_session *s, const struct pfw_event *ev)
 {
+	struct pfw_frame fr[PFW_MAX_STACK];
+
+	s->out->frames = fr;
+	s->out->nr_frames = ev->nr_stack ? pfw_stack_frames(s, ev, fr) : 0;
 	s->out->fmt->fault(s->out, ev, rel_time(s, ev->time_ns));
+	s->out->frames = NULL;
+	s->out->nr_frames = 0;
 	/* line-buffered for people watching a terminal or `tail -f` */
 	if (s->out->tty)
 		fflush(s->out->fp);
