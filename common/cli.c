@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "event.h"
 #include "log.h"
+#include "serve.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -41,6 +42,12 @@ enum {
 	OPT_VALIDATE,
 	OPT_INPUT,
 	OPT_SVG,
+	OPT_SERVE,
+	OPT_METRICS_FILE,
+	OPT_TOP_FILES,
+	OPT_MAX_COMMS,
+	OPT_MAX_CGROUPS,
+	OPT_LABEL_TTL,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +69,12 @@ static const struct option longopts[] = {
 	{"validate", no_argument, NULL, OPT_VALIDATE},
 	{"input", required_argument, NULL, OPT_INPUT},
 	{"svg", required_argument, NULL, OPT_SVG},
+	{"serve", optional_argument, NULL, OPT_SERVE},
+	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+	{"top-files", required_argument, NULL, OPT_TOP_FILES},
+	{"max-comms", required_argument, NULL, OPT_MAX_COMMS},
+	{"max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS},
+	{"label-ttl", required_argument, NULL, OPT_LABEL_TTL},
 	{"user", required_argument, NULL, 'u'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
@@ -136,6 +149,15 @@ void pfw_cli_usage(FILE *fp)
 	      "     --svg=FILE            with --view=folded: also write a flame graph\n"
 	      "     --input=FILE          read a JSON Lines recording (not available yet)\n"
 	      "\n"
+	      "Fleet mode (an exporter for Prometheus; runs until SIGTERM/SIGINT):\n"
+	      "     --serve[=ADDR:PORT]   serve /metrics over HTTP (default: " PFW_SERVE_DEFAULT ")\n"
+	      "     --metrics-file=PATH   write the metrics there atomically every --interval\n"
+	      "                             (node_exporter's textfile collector)\n"
+	      "     --top-files=N         file label values, the rest in [other] (default: 20)\n"
+	      "     --max-comms=N         command name label values (default: 20)\n"
+	      "     --max-cgroups=N       cgroup label values (default: 20)\n"
+	      "     --label-ttl=SECONDS   forget a label value idle this long (default: 300)\n"
+	      "\n"
 	      "Other:\n"
 	      "     --list-backends       probe every backend, print the table and exit\n"
 	      "     --validate            run the workload under every available backend\n"
@@ -202,6 +224,21 @@ static int parse_duration(const char *opt, const char *arg, uint64_t *ns)
 		return usage_error("invalid --%s '%s': expected seconds, like 10 or 0.5", opt, arg);
 	if (!*ns)
 		return usage_error("invalid --%s '%s': must be greater than 0", opt, arg);
+	return -1;
+}
+
+/* a label bound: 1..10000 values (each is a series in every scrape) */
+static int parse_bound(const char *opt, const char *arg, unsigned *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (!*arg || *end || arg[0] == '-' || arg[0] == '+' || errno || n < 1 || n > 10000)
+		return usage_error("invalid --%s '%s': expected a number from 1 to 10000", opt,
+				   arg);
+	*v = (unsigned)n;
 	return -1;
 }
 
@@ -377,6 +414,10 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 	o->view = PFW_VIEW_EVENTS;
 	o->format = PFW_FMT_TEXT;
 	o->interval_ns = 1000000000ull;
+	o->top_files = 20;
+	o->max_comms = 20;
+	o->max_cgroups = 20;
+	o->label_ttl_ns = 300000000000ull;
 
 	opterr = 0;
 	optind = 0; /* 0: full reinitialisation in glibc, the tests parse many times */
@@ -483,6 +524,41 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 				return usage_error("invalid --svg '': expected a file name");
 			o->svg = optarg;
 			break;
+		case OPT_SERVE: {
+			char host[256], port[8];
+
+			o->serve = optarg ? optarg : PFW_SERVE_DEFAULT;
+			if (pfw_serve_parse_addr(o->serve, host, sizeof(host), port,
+						 sizeof(port)) < 0)
+				return usage_error("invalid --serve '%s': expected ADDR:PORT, "
+						   "e.g. %s or [::1]:9412",
+						   o->serve, PFW_SERVE_DEFAULT);
+			break;
+		}
+		case OPT_METRICS_FILE:
+			if (!*optarg)
+				return usage_error("invalid --metrics-file '': expected a file "
+						   "name");
+			o->metrics_file = optarg;
+			break;
+		case OPT_TOP_FILES:
+		case OPT_MAX_COMMS:
+		case OPT_MAX_CGROUPS:
+			r = parse_bound(c == OPT_TOP_FILES   ? "top-files"
+					: c == OPT_MAX_COMMS ? "max-comms"
+							     : "max-cgroups",
+					optarg,
+					c == OPT_TOP_FILES   ? &o->top_files
+					: c == OPT_MAX_COMMS ? &o->max_comms
+							     : &o->max_cgroups);
+			if (r >= 0)
+				return r;
+			break;
+		case OPT_LABEL_TTL:
+			r = parse_duration("label-ttl", optarg, &o->label_ttl_ns);
+			if (r >= 0)
+				return r;
+			break;
 		case 'u':
 			if (!*optarg)
 				return usage_error("invalid --user '': expected a user name");
@@ -531,6 +607,16 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 		return usage_error("--user needs a COMMAND to run");
 	if (o->svg && (!have_view || o->view != PFW_VIEW_FOLDED))
 		return usage_error("--svg needs --view=folded");
+	if (o->serve || o->metrics_file) {
+		const char *what = o->serve ? "--serve" : "--metrics-file";
+
+		if (o->validate || o->input || o->list_backends || have_view)
+			return usage_error("%s exports metrics; it cannot be combined with %s", what,
+					   o->validate	  ? "--validate"
+					   : o->input	  ? "--input"
+					   : have_view	  ? "--view"
+							  : "--list-backends");
+	}
 
 	pfw_verbose = o->verbose;
 	pfw_quiet = o->quiet;

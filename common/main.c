@@ -17,6 +17,7 @@
 #include "replay.h"
 #include "run.h"
 #include "serve.h"
+#include "serve.h"
 #include "validate.h"
 
 static int list_backends(const struct pfw_opts *o)
@@ -63,6 +64,10 @@ int main(int argc, char **argv)
 	}
 	if (opts.input) {
 		rc = pfw_replay(&opts);
+		goto out;
+	}
+	if (opts.serve || opts.metrics_file) {
+		rc = pfw_serve_run(&opts);
 		goto out;
 	}
 	if (opts.serve || opts.metrics_file) {

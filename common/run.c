@@ -28,6 +28,7 @@
 #include "maps.h"
 #include "output.h"
 #include "run.h"
+#include "serve.h"
 #include "session.h"
 
 #define POLL_MS 100
@@ -446,7 +447,8 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 	memset(res, 0, sizeof(*res));
 	memset(&out, 0, sizeof(out));
 	got_signal = 0;
-	s.view = view_of(opts->view);
+	/* fleet mode: the exporter is the view (common/serve.h) */
+	s.view = opts->serve || opts->metrics_file ? &pfw_view_metrics : view_of(opts->view);
 	if (!s.view) {
 		pfw_err("this view is not available in this version");
 		return res->exit_code = PFW_EXIT_USAGE;
