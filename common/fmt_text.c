@@ -255,21 +255,37 @@ static void text_folded(struct pfw_output *o, const char *stack, uint64_t count)
 	fprintf(o->fp, "%s %" PRIu64 "\n", stack, count);
 }
 
+static void callsite_where(char *buf, size_t len, const struct pfw_callsite *c)
+{
+	char esc[4200];
+
+	if (c->src && c->line) {
+		pfw_escape_text(esc, sizeof(esc), c->src);
+		snprintf(buf, len, "%s:%u", esc, c->line);
+	} else {
+		snprintf(buf, len, "-");
+	}
+}
+
 static void text_callsites(struct pfw_output *o, const struct pfw_callsite *c, size_t n)
 {
 	FILE *fp = o->fp;
-	char a[32], b[32], where[4200];
-	size_t wf = 8;
+	char a[32], b[32], where[4300];
+	size_t wf = 8, ws = 6;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t l = c[i].func ? width_of(c[i].func) : 9;
 
 		if (l > wf && l < 80)
 			wf = l;
+		callsite_where(where, sizeof(where), &c[i]);
+		l = width_of(where);
+		if (l > ws && l < 120)
+			ws = l;
 	}
 	begin_table(o);
-	fprintf(fp, "%8s %8s %8s %11s %11s %-*s %s\n", "COUNT", "MAJOR", "MINOR", "AVG_US",
-		"MAX_US", (int)wf, "FUNCTION", "SOURCE OBJECT");
+	fprintf(fp, "%8s %8s %8s %11s %11s %-*s %-*s %s\n", "COUNT", "MAJOR", "MINOR", "AVG_US",
+		"MAX_US", (int)wf, "FUNCTION", (int)ws, "SOURCE", "OBJECT");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %11s %11s ", c[i].count,
 			c[i].major, c[i].minor,
@@ -277,11 +293,10 @@ static void text_callsites(struct pfw_output *o, const struct pfw_callsite *c, s
 				c[i].lat_count ? c[i].lat_total_ns / c[i].lat_count : 0, 1000),
 			lat_col(b, sizeof(b), c[i].lat_count, c[i].lat_max_ns, 1000));
 		put_col(fp, c[i].func ? c[i].func : "[unknown]", wf);
-		if (c[i].src && c[i].line)
-			snprintf(where, sizeof(where), "%s:%u", c[i].src, c[i].line);
-		else
-			snprintf(where, sizeof(where), "-");
-		put_col(fp, where, 0);
+		callsite_where(where, sizeof(where), &c[i]);
+		fputs(where, fp);
+		for (size_t k = width_of(where); k <= ws; k++)
+			fputc(' ', fp);
 		pfw_fput_text_str(fp, c[i].obj ? c[i].obj : "[unknown]");
 		fputc('\n', fp);
 	}
