@@ -17,7 +17,6 @@
 #include "replay.h"
 #include "run.h"
 #include "serve.h"
-#include "serve.h"
 #include "validate.h"
 
 static int list_backends(const struct pfw_opts *o)
@@ -64,10 +63,6 @@ int main(int argc, char **argv)
 	}
 	if (opts.input) {
 		rc = pfw_replay(&opts);
-		goto out;
-	}
-	if (opts.serve || opts.metrics_file) {
-		rc = pfw_serve_run(&opts);
 		goto out;
 	}
 	if (opts.serve || opts.metrics_file) {
