@@ -162,7 +162,7 @@ static void csv_backends(struct pfw_output *o, const struct pfw_backend_row *row
 {
 	FILE *fp = o->fp;
 
-	if (!table(o, TBL_BACKENDS, "backend,available,attach,detail\n"))
+	if (!table(o, TBL_BACKENDS, "backend,available,attach,detail,needs\n"))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		pfw_fput_csv_str(fp, rows[i].backend);
@@ -170,6 +170,8 @@ static void csv_backends(struct pfw_output *o, const struct pfw_backend_row *row
 		pfw_fput_csv_str(fp, rows[i].attach);
 		fputc(',', fp);
 		pfw_fput_csv_str(fp, rows[i].detail);
+		fputc(',', fp);
+		pfw_fput_csv_str(fp, rows[i].needs ? rows[i].needs : "");
 		fputc('\n', fp);
 	}
 }

@@ -197,6 +197,10 @@ static void json_backends(struct pfw_output *o, const struct pfw_backend_row *ro
 		pfw_fput_json_str(fp, rows[i].attach);
 		fputs(",\"detail\":", fp);
 		pfw_fput_json_str(fp, rows[i].detail);
+		if (rows[i].needs) {
+			fputs(",\"needs\":", fp);
+			pfw_fput_json_str(fp, rows[i].needs);
+		}
 		fputs("}\n", fp);
 	}
 }

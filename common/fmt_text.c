@@ -247,6 +247,11 @@ static void text_backends(struct pfw_output *o, const struct pfw_backend_row *ro
 		pfw_fput_text_str(fp, rows[i].detail && *rows[i].detail ? rows[i].detail : "-");
 		fputc('\n', fp);
 	}
+	/* after the table: its columns stay as SPEC shows them */
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].needs)
+			fprintf(fp, "%s  %-8s %s\n", i ? "" : "\nPrivileges needed:\n", rows[i].backend,
+				rows[i].needs);
 }
 
 /* folded stacks are already made safe (stackviews.c): one line each, as flamegraph.pl reads */

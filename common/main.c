@@ -19,6 +19,19 @@
 #include "serve.h"
 #include "validate.h"
 
+/* what each backend needs beyond an unprivileged user (SPEC.md backend table) */
+static const char *needs_of(const char *backend)
+{
+	if (!strcmp(backend, "bpf"))
+		return "CAP_BPF+CAP_PERFMON or root";
+	if (!strcmp(backend, "perf"))
+		return "CAP_PERFMON for other users' processes and system-wide; none for your own "
+		       "at perf_event_paranoid<=2";
+	if (!strcmp(backend, "ftrace"))
+		return "root (tracefs)";
+	return "-";
+}
+
 static int list_backends(const struct pfw_opts *o)
 {
 	struct pfw_probe_result pr[8];
@@ -33,6 +46,7 @@ static int list_backends(const struct pfw_opts *o)
 		rows[n].backend = pfw_backends[i]->name;
 		rows[n].available = pr[n].available;
 		rows[n].attach = pr[n].attach[0] ? pr[n].attach : "-";
+		rows[n].needs = needs_of(pfw_backends[i]->name);
 		rows[n].detail = pr[n].detail;
 	}
 	r = pfw_output_open(&out, o->output, pfw_format_get(o->format));

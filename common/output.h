@@ -32,6 +32,7 @@ struct pfw_backend_row {
 	bool available;
 	const char *attach;
 	const char *detail;
+	const char *needs; /* privileges the backend needs ("CAP_BPF+CAP_PERFMON or root"), or NULL */
 };
 
 struct pfw_frame;
