@@ -341,20 +341,40 @@ static int read_normalized(const char *file, char *out, size_t outlen)
 	return 0;
 }
 
-static void save_state(struct pfw_ft_toplevel *t)
+/*
+ * Without this file a SIGKILLed run's top level stays armed for good, so a
+ * state that cannot be written refuses the top level (-errno). /run may
+ * not exist at all (a bare initramfs: the 6.1 lane left function_graph
+ * and our kprobes enabled that way).
+ */
+static int save_state(struct pfw_ft_toplevel *t)
 {
 	char tmp[160];
 	FILE *f;
+	int e;
 
-	mkdir(STATE_DIR, 0700);
+	if (mkdir("/run", 0755) && errno != EEXIST)
+		return -errno;
+	if (mkdir(STATE_DIR, 0700) && errno != EEXIST)
+		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", t->state_path);
 	f = fopen(tmp, "we");
 	if (!f)
-		return;
+		return -errno;
 	for (int i = 0; i < t->n; i++)
 		fprintf(f, "%s\t%s\n", t->file[i], t->val[i]);
-	if (fclose(f) == 0)
-		rename(tmp, t->state_path);
+	if (fflush(f) || fsync(fileno(f))) {
+		e = errno;
+		fclose(f);
+		unlink(tmp);
+		return -e;
+	}
+	if (fclose(f) || rename(tmp, t->state_path)) {
+		e = errno;
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
 }
 
 static int top_write(const char *file, const char *val)
@@ -404,6 +424,14 @@ struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen
 		return NULL;
 	}
 	snprintf(t->state_path, sizeof(t->state_path), STATE_DIR "/toplevel-%d", (int)getpid());
+	*errp = save_state(t);
+	if (*errp) {
+		snprintf(err, errlen,
+			 "cannot save the tracefs top level's state to " STATE_DIR ": %s",
+			 strerror(-*errp));
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -422,7 +450,10 @@ int pfw_ft_toplevel_set(struct pfw_ft_toplevel *t, const char *file, const char 
 			return -ENOENT;
 		t->n++;
 		/* on disk before the change, so a SIGKILL right after is recoverable */
-		save_state(t);
+		if (save_state(t)) {
+			t->n--;
+			return -EIO;
+		}
 	}
 	return top_write(file, val);
 }

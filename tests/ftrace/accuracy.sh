@@ -57,10 +57,13 @@ echo "$cases" | while IFS=: read -r name tol args; do
 	fi
 	case "$attach" in
 	graph)
-		# every major of the data file has a latency
-		lat=$("$JSONCHECK" get "$pfw_tmp/out.json" file x:path latency_max_ns | grep "^$(hexof "$data")	" | cut -f2)
-		if [ "$majflt" -gt 0 ] && { [ -z "$lat" ] || [ "$lat" = null ] || [ "$lat" -le 0 ]; }; then
-			not_ok "$name: graph mode measures latency" "latency_max_ns '$lat'"
+		# every file with majors has a latency (a warm cache's one major
+		# may be the workload's own binary, not the data file)
+		rows=$("$JSONCHECK" get "$pfw_tmp/out.json" file major latency_max_ns)
+		bad=$(printf '%s\n' "$rows" | awk -F'\t' '$1 > 0 && !($2 > 0)')
+		lat=$(printf '%s\n' "$rows" | awk -F'\t' '$1 > 0 && $2 > m { m = $2 } END { print m + 0 }')
+		if [ "$majflt" -gt 0 ] && { [ -n "$bad" ] || [ "$lat" -le 0 ]; }; then
+			not_ok "$name: graph mode measures latency" "file major/latency_max_ns: $rows"
 		else
 			ok "$name: graph mode measures latency ($lat ns max)"
 		fi
