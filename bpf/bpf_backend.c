@@ -33,22 +33,27 @@
 
 #include "bpf/pfwatch_bpf.h"
 #include "bpf/pfwatch.skel.h"
+#include "bpf/pfwatch_nobtf.skel.h"
 
 enum bpf_mode {
 	MODE_FENTRY,
 	MODE_KPROBE,
 	MODE_TP,
+	MODE_KPROBE_NOBTF,
 	MODE_NR,
 };
 
 /* exited threads' rows leave the kernel this often (see prune()) */
 #define PRUNE_INTERVAL_NS (10 * 1000000000ull)
 
-static const char *const mode_names[] = {"fentry", "kprobe", "tp", NULL};
+static const char *const mode_names[] = {"fentry", "kprobe", "tp", "kprobe-nobtf", NULL};
 
 struct bpf_priv {
 	struct pfw_session *s;
-	struct pfwatch_bpf *skel;
+	struct pfwatch_bpf *skel;     /* every mode but kprobe-nobtf */
+	struct pfwatch_nobtf_bpf *nb; /* kprobe-nobtf */
+	/* the maps both objects have */
+	struct bpf_map *m_events, *m_counters, *m_targets;
 	enum bpf_mode mode;
 	bool ringbuf;
 	bool aggregate;
@@ -250,9 +255,57 @@ static int probe_tp(char *why, size_t len)
 	return 0;
 }
 
+/*
+ * Registers and return values only: what kprobe mode needs, minus BTF, plus
+ * a kprobe on the fork and mmap paths whose names differ across versions.
+ */
+static const char *fork_function(void)
+{
+	static const char *const names[] = {"kernel_clone", "_do_fork", NULL};
+	char line[256];
+	const char *found = NULL;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	if (!f)
+		return names[0];
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *sym = strrchr(line, ' ');
+
+		if (!sym)
+			continue;
+		sym++;
+		sym[strcspn(sym, "\t\n")] = '\0';
+		for (int i = 0; names[i]; i++)
+			if (!strcmp(sym, names[i]))
+				found = names[i];
+	}
+	fclose(f);
+	return found ? found : names[0];
+}
+
+static int probe_kprobe_nobtf(char *why, size_t len)
+{
+	int ret = probe_kprobe(why, len);
+
+	if (ret)
+		return ret;
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) <= 0) {
+		snprintf(why, len, "BPF kprobe programs refused");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static bool have_kernel_btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
 static int probe_mode(enum bpf_mode m, char *why, size_t len)
 {
 	switch (m) {
+	case MODE_KPROBE_NOBTF:
+		return probe_kprobe_nobtf(why, len);
 	case MODE_FENTRY:
 		return probe_fentry(why, len);
 	case MODE_KPROBE:
@@ -295,7 +348,8 @@ static int choose_mode(const struct pfw_opts *opts, char *detail, size_t len)
 	if (forced) {
 		m = mode_of(forced);
 		if (m < 0) {
-			snprintf(detail, len, "unknown attach mode '%s' (fentry, kprobe, tp)",
+			snprintf(detail, len,
+				 "unknown attach mode '%s' (fentry, kprobe, tp, kprobe-nobtf)",
 				 forced);
 			return -EINVAL;
 		}
@@ -306,8 +360,13 @@ static int choose_mode(const struct pfw_opts *opts, char *detail, size_t len)
 		return m;
 	}
 	for (m = 0; m < MODE_NR; m++) {
-		if (!probe_mode(m, why, sizeof(why)))
+		/* the BTF modes are exact and cheaper; this one is for kernels without */
+		if (m == MODE_KPROBE_NOBTF && have_kernel_btf()) {
+			snprintf(why, sizeof(why),
+				 "only without kernel BTF (force with --bpf-attach=kprobe-nobtf)");
+		} else if (!probe_mode(m, why, sizeof(why))) {
 			return m;
+		}
 		off += snprintf(detail + off, off < len ? len - off : 0, "%s%s: %s",
 				off ? "; " : "", mode_names[m], why);
 		if (off >= len)
@@ -357,6 +416,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < hdr)
 		return 0;
+	/* kprobe-nobtf: a new mapping; learn it while it exists */
+	if (e->flags & PFW_BPF_F_MMAP) {
+		if (p->s->maps)
+			pfw_maps_load_proc(p->s->maps, "/proc", e->pid);
+		return 0;
+	}
 	/*
 	 * A file we have no name for: re-read the maps now, once per file
 	 * and process, before a short-lived mapping (or process) is gone.
@@ -500,6 +565,86 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	return 0;
 }
 
+static int configure_nobtf(struct bpf_priv *p)
+{
+	const struct pfw_opts *o = p->s->opts;
+	const struct pfw_target *t = &p->s->target;
+	struct pfwatch_nobtf_bpf *nb = p->nb;
+	int ncpu = libbpf_num_possible_cpus();
+	const char *env;
+
+	nb->rodata->target_kind = t->kind == PFW_TARGET_COMMAND ? PFW_BPF_TARGET_COMMAND
+				  : t->kind == PFW_TARGET_PIDS	? PFW_BPF_TARGET_PIDS
+								: PFW_BPF_TARGET_SYSTEM;
+	nb->rodata->cgroup_id = o->cgroup_id;
+	if (o->comm && *o->comm) {
+		nb->rodata->filter_comm = true;
+		strncpy((char *)nb->rodata->want_comm, o->comm, PFW_BPF_COMM_LEN - 1);
+	}
+	nb->rodata->want_faults = o->faults ? o->faults : (PFW_WANT_MAJOR | PFW_WANT_MINOR);
+	nb->rodata->call_graph = o->call_graph;
+	nb->rodata->measure_latency = !o->no_latency;
+	p->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
+	env = getenv("PFW_BPF_NO_RINGBUF");
+	if (env && *env && strcmp(env, "0"))
+		p->ringbuf = false;
+	nb->rodata->use_ringbuf = p->ringbuf;
+	if (!p->ringbuf) {
+		bpf_map__set_type(nb->maps.events, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+		bpf_map__set_key_size(nb->maps.events, sizeof(int));
+		bpf_map__set_value_size(nb->maps.events, sizeof(int));
+		bpf_map__set_max_entries(nb->maps.events, ncpu > 0 ? ncpu : 1);
+	}
+	if (t->kind == PFW_TARGET_SYSTEM)
+		bpf_map__set_max_entries(nb->maps.targets, 1);
+	p->follow_forks = t->kind == PFW_TARGET_COMMAND;
+	bpf_program__set_autoload(nb->progs.pfw_nb_fork, p->follow_forks);
+	bpf_program__set_autoload(nb->progs.pfw_nb_exit, p->follow_forks);
+	return 0;
+}
+
+static int load_objects(struct bpf_priv *p, char *err, size_t errlen)
+{
+	int ret;
+
+	if (p->mode == MODE_KPROBE_NOBTF) {
+		p->nb = pfwatch_nobtf_bpf__open();
+		if (!p->nb)
+			goto open_failed;
+		configure_nobtf(p);
+		libbpf_last[0] = '\0';
+		ret = pfwatch_nobtf_bpf__load(p->nb);
+		if (ret)
+			goto load_failed;
+		p->m_events = p->nb->maps.events;
+		p->m_counters = p->nb->maps.counters;
+		p->m_targets = p->nb->maps.targets;
+		return 0;
+	}
+	p->skel = pfwatch_bpf__open();
+	if (!p->skel)
+		goto open_failed;
+	ret = configure(p, err, errlen);
+	if (ret)
+		return ret;
+	libbpf_last[0] = '\0';
+	ret = pfwatch_bpf__load(p->skel);
+	if (ret)
+		goto load_failed;
+	p->m_events = p->skel->maps.events;
+	p->m_counters = p->skel->maps.counters;
+	p->m_targets = p->skel->maps.targets;
+	return 0;
+open_failed:
+	ret = -errno;
+	snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	return ret ? ret : -EINVAL;
+load_failed:
+	snprintf(err, errlen, "loading the BPF programs (%s mode) failed: %s%s%s",
+		 mode_names[p->mode], strerror(-ret), libbpf_last[0] ? ": " : "", libbpf_last);
+	return ret;
+}
+
 static void bpf_close(void *priv);
 
 static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errlen)
@@ -533,6 +678,9 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 	 */
 	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY || s->opts->view == PFW_VIEW_TOP ||
 		       s->opts->view == PFW_VIEW_HIST || s->opts->serve || s->opts->metrics_file;
+	/* the in-kernel rows are keyed by (dev, ino), which kprobe-nobtf cannot see */
+	if (m == MODE_KPROBE_NOBTF)
+		p->aggregate = false;
 	if (p->aggregate) {
 		const char *env = getenv("PFW_BPF_PRUNE_MS");
 
@@ -546,29 +694,16 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		}
 	}
 
-	p->skel = pfwatch_bpf__open();
-	if (!p->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		return ret ? ret : -EINVAL;
-	}
-	ret = configure(p, err, errlen);
+	ret = load_objects(p, err, errlen);
 	if (ret)
 		return ret;
-	libbpf_last[0] = '\0';
-	ret = pfwatch_bpf__load(p->skel);
-	if (ret) {
-		snprintf(err, errlen, "loading the BPF programs (%s mode) failed: %s%s%s",
-			 mode_names[m], strerror(-ret), libbpf_last[0] ? ": " : "", libbpf_last);
-		return ret;
-	}
 
 	for (size_t i = 0; i < s->target.nr_pids; i++) {
 		__u32 pid = s->target.pids[i];
 		__u8 one = 1;
 
-		if (bpf_map__update_elem(p->skel->maps.targets, &pid, sizeof(pid), &one,
-					 sizeof(one), BPF_ANY)) {
+		if (bpf_map__update_elem(p->m_targets, &pid, sizeof(pid), &one, sizeof(one),
+					 BPF_ANY)) {
 			ret = -errno;
 			snprintf(err, errlen, "cannot add pid %u to the BPF target set: %s", pid,
 				 strerror(errno));
@@ -579,14 +714,13 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		__u32 pid = s->target.child;
 		__u8 one = 1;
 
-		bpf_map__update_elem(p->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one),
-				     BPF_ANY);
+		bpf_map__update_elem(p->m_targets, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
 	}
 
 	if (p->ringbuf)
-		p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), handle_event, p, NULL);
+		p->rb = ring_buffer__new(bpf_map__fd(p->m_events), handle_event, p, NULL);
 	else
-		p->pb = perf_buffer__new(bpf_map__fd(p->skel->maps.events), 64, handle_perf_event,
+		p->pb = perf_buffer__new(bpf_map__fd(p->m_events), 64, handle_perf_event,
 					 handle_perf_lost, p, NULL);
 	if (!p->rb && !p->pb) {
 		ret = -errno;
@@ -657,11 +791,36 @@ static int attach_sw(struct bpf_priv *p, struct bpf_program *prog, unsigned long
 	return attached ? 0 : -ENODEV;
 }
 
+static int start_nobtf(struct bpf_priv *p)
+{
+	struct pfwatch_nobtf_bpf *nb = p->nb;
+	int ret;
+
+	/* mmaps and forks first: their records must precede the faults they explain */
+	ret = add_link(p, bpf_program__attach_kprobe(nb->progs.pfw_nb_mmap, true, "vm_mmap_pgoff"));
+	if (!ret && p->follow_forks) {
+		ret = add_link(p, bpf_program__attach_kprobe(nb->progs.pfw_nb_fork, true,
+							     fork_function()));
+		if (!ret)
+			ret = add_link(p, bpf_program__attach(nb->progs.pfw_nb_exit));
+	}
+	if (!ret)
+		ret = add_link(p, bpf_program__attach(nb->progs.pfw_nb_kretprobe));
+	if (!ret)
+		ret = add_link(p, bpf_program__attach(nb->progs.pfw_nb_kprobe));
+	return ret;
+}
+
 static int bpf_start(void *priv)
 {
 	struct bpf_priv *p = priv;
 	struct pfwatch_bpf *skel = p->skel;
 	int ret = 0;
+
+	if (p->mode == MODE_KPROBE_NOBTF) {
+		ret = start_nobtf(p);
+		goto out;
+	}
 
 	/* before the child is released: its first fork must already be seen */
 	if (p->follow_forks) {
@@ -734,8 +893,8 @@ static void read_counters(struct bpf_priv *p)
 	for (__u32 i = 0; i < PFW_BPF_CNT_NR; i++) {
 		uint64_t sum = 0;
 
-		if (bpf_map__lookup_elem(p->skel->maps.counters, &i, sizeof(i), vals,
-					 ncpu * sizeof(*vals), 0))
+		if (bpf_map__lookup_elem(p->m_counters, &i, sizeof(i), vals, ncpu * sizeof(*vals),
+					 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			sum += vals[c];
@@ -958,7 +1117,7 @@ static int bpf_stop(void *priv)
 {
 	struct bpf_priv *p = priv;
 
-	if (!p || p->stopped || !p->skel)
+	if (!p || p->stopped || (!p->skel && !p->nb))
 		return 0;
 	p->stopped = true;
 	destroy_links(p);
@@ -1003,6 +1162,7 @@ static void bpf_close(void *priv)
 	ring_buffer__free(p->rb);
 	perf_buffer__free(p->pb);
 	pfwatch_bpf__destroy(p->skel);
+	pfwatch_nobtf_bpf__destroy(p->nb);
 	pfw_agg_free(p->retired);
 	if (libbpf_session == p->s)
 		libbpf_session = NULL;

@@ -21,6 +21,8 @@
 #define PFW_BPF_F_USER	  (1u << 5)
 /* not a fault: summary mode announcing a new (dev, ino) for path resolution */
 #define PFW_BPF_F_NEWFILE (1u << 16)
+/* not a fault: kprobe-nobtf announcing a new mapping at addr (re-read the maps) */
+#define PFW_BPF_F_MMAP (1u << 17)
 
 /* indexes of the per-CPU "counters" array */
 enum pfw_bpf_counter {

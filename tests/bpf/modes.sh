@@ -10,11 +10,11 @@ _forced=${PFW_BPF_ATTACH:-}
 PFW_BPF_ATTACH=
 require_backend
 PFW_BPF_ATTACH=$_forced
-plan 10
+plan 13
 
 pages=256
 avail=0
-for mode in fentry kprobe tp; do
+for mode in fentry kprobe tp kprobe-nobtf; do
 	line=$("$PFWATCH" --list-backends --format=json --bpf-attach=$mode 2>/dev/null |
 		grep '"backend":"bpf"' | head -n 1)
 	detail=$(json_str detail "$line")

@@ -126,7 +126,7 @@ fi
 
 for b in perf bpf ftrace; do
 	case "$b" in
-	bpf) modes="fentry kprobe tp" ;;
+	bpf) modes="fentry kprobe tp kprobe-nobtf" ;;
 	ftrace) modes="graph events" ;;
 	*) modes=auto ;;
 	esac

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The kprobe-nobtf mode: for kernels without BTF (no /sys/kernel/btf/vmlinux,
+ * so no CO-RE, no fentry, no typed task pointers). It reads only what needs
+ * no knowledge of kernel struct layouts: the registers of a probed call (the
+ * arguments), the return value, and the user registers the fault saved
+ * (struct pt_regs is the x86-64 uapi layout). Files are resolved in user
+ * space from the address: every successful mmap is announced so the loader
+ * re-reads /proc/PID/maps before the faults on the new mapping arrive (one
+ * ring buffer keeps the order). A separate object: one CO-RE relocation
+ * anywhere in an object makes libbpf demand the kernel's BTF to load it.
+ *
+ * Streams only (no in-kernel aggregation): the per-file maps are keyed by
+ * (dev, ino), which this mode cannot see.
+ */
+#include "kernel_types.h"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "pfwatch_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define VM_FAULT_OOM		0x000001
+#define VM_FAULT_SIGBUS		0x000002
+#define VM_FAULT_MAJOR		0x000004
+#define VM_FAULT_HWPOISON	0x000010
+#define VM_FAULT_HWPOISON_LARGE 0x000020
+#define VM_FAULT_SIGSEGV	0x000040
+#define VM_FAULT_RETRY		0x000400
+#define VM_FAULT_FALLBACK	0x000800
+#define VM_FAULT_ERROR                                                           \
+	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON | \
+	 VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
+#define FAULT_FLAG_TRIED (1u << 5)
+
+const volatile __u32 target_kind = PFW_BPF_TARGET_SYSTEM;
+const volatile __u64 cgroup_id = 0;
+const volatile bool filter_comm = false;
+const volatile char want_comm[PFW_BPF_COMM_LEN] = {};
+const volatile __u32 want_faults = 3;
+const volatile bool call_graph = false;
+const volatile bool use_ringbuf = true;
+const volatile bool measure_latency = true;
+
+/* tgids traced; COMMAND adds what its processes fork (pfw_nb_fork) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct inflight {
+	__u64 first_ts;
+	__u64 addr;
+	__u64 ip;
+	__u32 flags;
+	__u8 user;
+	__u8 in_call;
+	__u8 retried;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflights SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pfw_bpf_event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PFW_BPF_CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (target_kind != PFW_BPF_TARGET_SYSTEM && !bpf_map_lookup_elem(&targets, &tgid))
+		return false;
+	if (cgroup_id) {
+		bool in = false;
+
+		for (int lvl = 1; lvl < 32; lvl++) {
+			__u64 id = bpf_get_current_ancestor_cgroup_id(lvl);
+
+			if (!id)
+				break;
+			if (id == cgroup_id) {
+				in = true;
+				break;
+			}
+		}
+		if (!in)
+			return false;
+	}
+	if (filter_comm) {
+		char comm[PFW_BPF_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < PFW_BPF_COMM_LEN; i++) {
+			if (comm[i] != want_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline void emit(void *ctx, __u64 addr, __u64 ip, __u64 lat, __u32 kind,
+				 __u32 flags)
+{
+	static const __u32 zero;
+	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 size;
+	long n, err;
+
+	if (!ev)
+		return;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->addr = addr;
+	ev->ip = ip;
+	ev->latency_ns = lat;
+	ev->ino = 0;
+	ev->offset = 0;
+	ev->dev = 0;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->kind = kind;
+	ev->flags = flags;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->nr_stack = 0;
+	if (call_graph && !(flags & PFW_BPF_F_MMAP)) {
+		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
+		if (n > 0)
+			ev->nr_stack = n / 8;
+	}
+	n = ev->nr_stack;
+	if (n > PFW_BPF_MAX_STACK)
+		n = PFW_BPF_MAX_STACK;
+	size = sizeof(*ev) - sizeof(ev->stack) + n * sizeof(__u64);
+	if (use_ringbuf)
+		err = bpf_ringbuf_output(&events, ev, size, 0);
+	else
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
+	if (err)
+		count(PFW_BPF_CNT_LOST);
+}
+
+/*
+ * handle_mm_fault(vma, address, flags, regs), 5.9+: as in pfwatch.bpf.c,
+ * retried attempts are one fault, GUP (regs == NULL) is none.
+ */
+SEC("kprobe/handle_mm_fault")
+int BPF_KPROBE(pfw_nb_kprobe, void *vma, unsigned long address, unsigned int flags,
+	       struct pt_regs *regs)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight in = {}, *old;
+	unsigned long cs = 0;
+
+	if (!regs) {
+		bpf_map_delete_elem(&inflights, &tid);
+		return 0;
+	}
+	if (!wanted())
+		return 0;
+	/* the saved user registers: a fixed uapi layout, no relocation needed */
+	if (!bpf_probe_read_kernel(&cs, sizeof(cs), &regs->cs) && (cs & 3) == 3) {
+		in.user = 1;
+		bpf_probe_read_kernel(&in.ip, sizeof(in.ip), &regs->ip);
+	}
+	in.first_ts = bpf_ktime_get_ns();
+	old = bpf_map_lookup_elem(&inflights, &tid);
+	if (old && old->retried && old->addr == address)
+		in.first_ts = old->first_ts;
+	in.addr = address;
+	in.flags = flags;
+	in.in_call = 1;
+	bpf_map_update_elem(&inflights, &tid, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/handle_mm_fault")
+int BPF_KRETPROBE(pfw_nb_kretprobe, unsigned int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
+	__u32 kind, fl = PFW_BPF_F_ADDR | PFW_BPF_F_COMM;
+	__u64 addr, ip, lat = 0;
+
+	if (!in || !in->in_call)
+		return 0;
+	in->in_call = 0;
+	if (ret & VM_FAULT_RETRY) {
+		in->retried = 1;
+		return 0;
+	}
+	kind = (ret & VM_FAULT_MAJOR) || (in->flags & FAULT_FLAG_TRIED);
+	addr = in->addr;
+	ip = in->ip;
+	if (in->user)
+		fl |= PFW_BPF_F_USER | PFW_BPF_F_IP;
+	if (measure_latency) {
+		lat = bpf_ktime_get_ns() - in->first_ts;
+		fl |= PFW_BPF_F_LATENCY;
+	}
+	bpf_map_delete_elem(&inflights, &tid);
+	if (ret & VM_FAULT_ERROR)
+		return 0;
+	if (!(want_faults & (kind ? 1 : 2)))
+		return 0;
+	emit(ctx, addr, ip, lat, kind, fl);
+	return 0;
+}
+
+/*
+ * The return of kernel_clone() (_do_fork() before 5.10) is the new task's
+ * pid, in the parent's context: a traced parent adds it. For a thread that
+ * is a tid, harmless while it lives (faults are looked up by tgid) and
+ * removed at its exit (pfw_nb_exit), so a recycled number cannot match. The
+ * loader attaches this to whichever of the two the kernel has.
+ */
+SEC("kretprobe")
+int BPF_KRETPROBE(pfw_nb_fork, long ret)
+{
+	static const __u8 one = 1;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, child;
+
+	if (ret <= 0 || !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	child = (__u32)ret;
+	bpf_map_update_elem(&targets, &child, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("kprobe/do_exit")
+int BPF_KPROBE(pfw_nb_exit)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	if (tid != (__u32)(id >> 32))
+		bpf_map_delete_elem(&targets, &tid);
+	return 0;
+}
+
+/*
+ * vm_mmap_pgoff() returns the address of every mmap(2) and of the ELF
+ * loader's mappings: announce it so user space re-reads the maps while the
+ * mapping exists, before this process's faults on it (same ring buffer).
+ */
+SEC("kretprobe/vm_mmap_pgoff")
+int BPF_KRETPROBE(pfw_nb_mmap, unsigned long ret)
+{
+	if (ret >= (unsigned long)-4095 || !wanted())
+		return 0;
+	emit(ctx, ret, 0, 0, 0, PFW_BPF_F_MMAP);
+	return 0;
+}
