@@ -46,7 +46,8 @@ scenario() { # name signal(none|INT|KILL)
 	: >"$pfw_tmp/new"
 	while [ $_i -lt 50 ]; do
 		objects | sort >"$pfw_tmp/during"
-		comm -13 "$pfw_tmp/before" "$pfw_tmp/during" >"$pfw_tmp/new"
+		# busybox in the guests has no comm(1)
+		grep -vxF -f "$pfw_tmp/before" "$pfw_tmp/during" >"$pfw_tmp/new"
 		grep -q '^link' "$pfw_tmp/new" && break
 		sleep 0.1
 		_i=$((_i + 1))
@@ -60,7 +61,7 @@ scenario() { # name signal(none|INT|KILL)
 	_i=0
 	while [ $_i -lt 50 ]; do
 		objects | sort >"$pfw_tmp/after"
-		left=$(comm -12 "$pfw_tmp/new" "$pfw_tmp/after" | tr '\n' ' ')
+		left=$(grep -xF -f "$pfw_tmp/new" "$pfw_tmp/after" | tr '\n' ' ')
 		[ -z "$left" ] && break
 		if others_running; then
 			sleep 0.5
