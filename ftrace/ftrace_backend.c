@@ -465,7 +465,8 @@ static int mount_fd_of(struct ft *ft, uint32_t dev)
 			}
 		}
 		*o = '\0';
-		fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* open_by_handle_at() refuses an O_PATH mount fd (EBADF) */
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (f)
 		fclose(f);
