@@ -405,6 +405,10 @@ static void learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
 	p->tried[slot].dev = e->dev;
 	p->tried[slot].pid = e->pid;
 	pfw_maps_load_proc(maps, "/proc", e->pid);
+	/* the mapping already gone (we read late): the file is likely still open */
+	if (!pfw_maps_path_of(maps, e->dev >> 20, e->dev & 0xfffff, e->ino))
+		pfw_maps_learn_fd_path(maps, "/proc", e->pid, e->dev >> 20, e->dev & 0xfffff,
+				       e->ino);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)

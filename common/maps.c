@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -866,6 +868,54 @@ static void load_comms(struct pfw_maps *m, int piddir, pid_t pid)
 		free(buf);
 	}
 	closedir(d);
+}
+
+int pfw_maps_learn_fd_path(struct pfw_maps *m, const char *procfs, pid_t pid, uint32_t dev_major,
+			   uint32_t dev_minor, uint64_t inode)
+{
+	char path[PATH_MAX], buf[PATH_MAX + 16];
+	struct pfw_mapping x = {
+		.inode = inode,
+		.dev_major = dev_major,
+		.dev_minor = dev_minor,
+		.file = true,
+	};
+	struct dirent *de;
+	int dfd, ret = -ENOENT;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", procfs ? procfs : "/proc", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -ENOMEM;
+	}
+	while (ret && (de = readdir(d))) {
+		struct stat st;
+		ssize_t n;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		/* stat() follows the link to the open file itself */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) || !S_ISREG(st.st_mode) ||
+		    st.st_ino != inode || major(st.st_dev) != dev_major ||
+		    minor(st.st_dev) != dev_minor)
+			continue;
+		n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
+		if (n <= 0 || buf[0] != '/')
+			continue;
+		buf[n] = '\0';
+		x.path = str_intern(&m->strs, buf, (size_t)n);
+		if (!x.path)
+			break;
+		index_path(m, &x);
+		ret = 0;
+	}
+	closedir(d);
+	return ret;
 }
 
 int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)

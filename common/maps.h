@@ -44,6 +44,16 @@ void pfw_maps_free(struct pfw_maps *m);
 int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid);
 
 /**
+ * pfw_maps_learn_fd_path() - name (dev, inode) from @pid's open file
+ * descriptors (/proc/PID/fd links are d_path(), exact), for a file whose
+ * mapping is already gone when its fault is read: a process usually still
+ * holds the file open. Feeds pfw_maps_path_of().
+ * Return: 0, -ENOENT (no such open file), -ESRCH or -errno.
+ */
+int pfw_maps_learn_fd_path(struct pfw_maps *m, const char *procfs, pid_t pid,
+			   uint32_t dev_major, uint32_t dev_minor, uint64_t inode);
+
+/**
  * pfw_maps_parse() - parse the text of a /proc/PID/maps file into @pid's
  * table (replacing it). Hostile paths (spaces, newlines are impossible in
  * maps but "\012" escapes are not, " (deleted)", 4096 bytes) are kept as the

@@ -861,6 +861,40 @@ static void test_exact_names(void)
 	pfw_maps_free(m);
 }
 
+static void test_fd_path(void)
+{
+	struct pfw_maps *m = pfw_maps_new();
+	char dir[] = "/tmp/pfw-fdname-XXXXXX", path[PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("fd path: mkdtemp failed");
+		pfw_maps_free(m);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/fd\nname \\012.dat", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || fstat(fd, &st)) {
+		tap_skip("fd path: cannot create %s", path);
+		pfw_maps_free(m);
+		return;
+	}
+	r = pfw_maps_learn_fd_path(m, "/proc", getpid(), major(st.st_dev), minor(st.st_dev),
+				   st.st_ino);
+	tap_is_u64((uint64_t)(int64_t)r, 0, "fd path: an open file, not mapped, is found");
+	tap_is_str(pfw_maps_path_of(m, major(st.st_dev), minor(st.st_dev), st.st_ino), path,
+		   "fd path: its exact name feeds path_of");
+	r = pfw_maps_learn_fd_path(m, "/proc", getpid(), major(st.st_dev), minor(st.st_dev),
+				   st.st_ino + 1000000007ull);
+	tap_is_u64((uint64_t)(int64_t)r, (uint64_t)(int64_t)-ENOENT,
+		   "fd path: an inode not open here is -ENOENT");
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	pfw_maps_free(m);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -943,5 +977,6 @@ int main(int argc, char **argv)
 	test_comm_intern();
 	test_load_proc();
 	test_exact_names();
+	test_fd_path();
 	return tap_done();
 }
