@@ -1,0 +1,81 @@
+#!/bin/sh
+# Golden outputs of every view in every format, from a fixed recording
+# (tests/views/data/recording.jsonl: two processes, stacks with and without
+# symbols, JIT/anonymous frames, a hostile path with a newline and an
+# invalid byte, a ';' in a command name, unknown fields, lost events).
+# --input replays it exactly, so the outputs are bytes we can compare. No
+# privileges needed.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+[ -n "${PFWATCH:-}" ] && [ -x "$PFWATCH" ] || bail "PFWATCH is not set or not executable"
+data=$top_srcdir/tests/views/data
+exp=$top_srcdir/tests/views/expected
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pfw-golden.XXXXXX") || bail "mktemp failed"
+trap 'rm -rf "$tmp"' EXIT
+
+plan 22
+
+for v in events summary hist folded callsites; do
+	for f in text json csv; do
+		"$PFWATCH" --input="$data/recording.jsonl" --faults=all --view=$v --format=$f \
+			>"$tmp/out" 2>"$tmp/err"
+		st=$?
+		if [ $st -eq 0 ] && cmp -s "$tmp/out" "$exp/$v.$f"; then
+			ok "--input --view=$v --format=$f matches the golden output"
+		else
+			not_ok "--input --view=$v --format=$f matches the golden output" "exit $st"
+			diff "$exp/$v.$f" "$tmp/out" | head -n 20 | sed 's/^/#   /'
+			diag_file "$tmp/err" 5
+		fi
+	done
+done
+
+# the flame graph: the golden file, valid XML, the frames with their counts
+"$PFWATCH" --input="$data/recording.jsonl" --faults=all --view=folded --svg="$tmp/flame.svg" \
+	>/dev/null 2>&1
+cmp -s "$tmp/flame.svg" "$exp/flame.svg"
+check $? "--svg writes the golden flame graph"
+if command -v xmllint >/dev/null 2>&1; then
+	xmllint --noout "$tmp/flame.svg" 2>"$tmp/err"
+	check $? "the flame graph parses as XML" "$(head -n 3 "$tmp/err")"
+else
+	skip "the flame graph parses as XML" "xmllint not installed (libxml2-utils)"
+fi
+n=0
+for t in 'all (7 faults' 'db (3 faults' 'scan_table (3 faults' 'run_query (3 faults' \
+	'jit:vm (2 faults' 'interp_loop (2 faults' 'flush_pages (1 faults'; do
+	grep -qF "<title>$t" "$tmp/flame.svg" && n=$((n + 1))
+done
+is_num_eq "the flame graph holds the 7 expected frames with their fault counts" "$n" 7
+
+# --faults filters a recording like a live run: the one minor fault goes
+"$PFWATCH" --input="$data/recording.jsonl" --view=summary --format=json >"$tmp/out" 2>/dev/null
+got=$(grep '"record":"run"' "$tmp/out" | sed 's/.*"faults":\([0-9]*\),"major":\([0-9]*\),"minor":\([0-9]*\).*/\1 \2 \3/')
+is_eq "--input honours --faults=major (6 majors, no minor)" "$got" "6 6 0"
+
+# a damaged recording: the good lines count, the bad ones are reported, exit 1
+{
+	head -n 2 "$data/recording.jsonl"
+	echo '{"record":"fault","pid":'
+	echo 'not json at all'
+	tail -n 1 "$data/recording.jsonl"
+} >"$tmp/bad.jsonl"
+"$PFWATCH" --input="$tmp/bad.jsonl" --view=summary --format=json >"$tmp/out" 2>"$tmp/err"
+st=$?
+got=$(grep -c '"record":"thread"' "$tmp/out")
+if [ $st -eq 1 ] && [ "$got" = 1 ] && grep -q '2 lines of' "$tmp/err"; then
+	ok "malformed lines are skipped, reported, and make the exit status 1"
+else
+	not_ok "malformed lines are skipped, reported, and make the exit status 1" "exit $st, $got thread records"
+	diag_file "$tmp/err" 5
+fi
+
+"$PFWATCH" --input="$tmp/does-not-exist" >/dev/null 2>"$tmp/err"
+st=$?
+is_num_eq "--input of a missing file exits 1" "$st" 1
+
+"$PFWATCH" --input="$data/recording.jsonl" --view=summary --svg="$tmp/x.svg" >/dev/null 2>"$tmp/err"
+st=$?
+is_num_eq "--svg without --view=folded is a usage error (2)" "$st" 2
+
+done_testing

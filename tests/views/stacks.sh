@@ -1,0 +1,107 @@
+#!/bin/sh
+# --call-graph end to end on this kernel, per backend that can deliver user
+# stacks (perf, bpf): stackprog faults A pages in touch_alpha() and B pages
+# in touch_beta() (called from run_beta()), at lines marked in its source.
+# Checked: exact call-site attribution and line numbers (callsites, text and
+# csv), the folded stacks, the flame graph, the JSON frames (the caller's
+# line is the call's, not the next statement's), --input of the recording
+# reproducing the live summary exactly, and ftrace refusing --call-graph.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+pfw_setup
+prog=${PFW_TESTBIN_VIEWS:-$top_builddir/tests/views}/stackprog
+[ -x "$prog" ] || bail "$prog is not built (make check builds it)"
+src=$top_srcdir/tests/views/stackprog.c
+A=3
+B=5
+l_alpha=$(grep -n 'FAULT-ALPHA \*/' "$src" | cut -d: -f1)
+l_beta=$(grep -n 'FAULT-BETA \*/' "$src" | cut -d: -f1)
+l_call=$(grep -n 'CALL-BETA \*/' "$src" | cut -d: -f1)
+
+plan 23
+
+for b in perf bpf; do
+	_line=$("$PFWATCH" --list-backends --format=json 2>/dev/null | grep "\"backend\":\"$b\"")
+	case "$_line" in
+	*'"available":true'*) ;;
+	*)
+		why="backend $b unavailable: $(json_str detail "$_line")"
+		for i in 1 2 3 4 5 6 7 8 9 10 11; do
+			skip "$b: stack test $i" "$why"
+		done
+		continue
+		;;
+	esac
+	d=$pfw_tmp/$b
+	mkdir -p "$d"
+
+	# callsites, csv: count,major,minor,lat_total,lat_max,function,file,line,obj
+	pfw_run --backend="$b" -g --view=callsites --format=csv -o "$d/cs.csv" -- \
+		"$prog" "$d/data" $A $B >"$d/truth" 2>"$d/err"
+	st=$?
+	truth=$(sed -n 's/.*"majflt":\([0-9]*\).*/\1/p' "$d/truth")
+	is_num_eq "$b: stackprog ran under pfwatch -g and took A+B majors (getrusage)" "$st$truth" "0$((A + B))"
+	got=$(awk -F, '$6 == "touch_alpha" {print $1 ":" $8}' "$d/cs.csv")
+	is_eq "$b: callsites: touch_alpha has exactly $A faults at stackprog.c:$l_alpha" "$got" "$A:$l_alpha"
+	got=$(awk -F, '$6 == "touch_beta" {print $1 ":" $8}' "$d/cs.csv")
+	is_eq "$b: callsites: touch_beta has exactly $B faults at stackprog.c:$l_beta" "$got" "$B:$l_beta"
+	got=$(awk -F, '$6 == "touch_beta" {print $7}' "$d/cs.csv")
+	case "$got" in
+	*/stackprog.c) ok "$b: callsites: the source file is stackprog.c" ;;
+	*) not_ok "$b: callsites: the source file is stackprog.c" "got '$got'" ;;
+	esac
+
+	# text: most frequent first
+	pfw_run --backend="$b" -g --view=callsites -- "$prog" "$d/data" $A $B >"$d/cs.txt" 2>"$d/err"
+	got=$(awk '/touch_alpha|touch_beta/ {print $6}' "$d/cs.txt" | tr '\n' ' ')
+	is_eq "$b: callsites text: touch_beta ($B) before touch_alpha ($A)" "$got" "touch_beta touch_alpha "
+
+	# folded + svg
+	pfw_run --backend="$b" -g --view=folded --svg="$d/flame.svg" -- "$prog" "$d/data" $A $B \
+		>"$d/folded" 2>"$d/err"
+	grep -q "^stackprog;.*;main;touch_alpha $A\$" "$d/folded"
+	check $? "$b: folded: stackprog;...;main;touch_alpha $A" "$(head -n 5 "$d/folded")"
+	grep -q "^stackprog;.*;main;run_beta;touch_beta $B\$" "$d/folded"
+	check $? "$b: folded: stackprog;...;main;run_beta;touch_beta $B" "$(head -n 5 "$d/folded")"
+	n=0
+	grep -qF "<title>touch_alpha ($A faults" "$d/flame.svg" && n=$((n + 1))
+	grep -qF "<title>touch_beta ($B faults" "$d/flame.svg" && n=$((n + 1))
+	grep -qF "<title>run_beta ($B faults" "$d/flame.svg" && n=$((n + 1))
+	if command -v xmllint >/dev/null 2>&1 && xmllint --noout "$d/flame.svg" 2>/dev/null; then
+		n=$((n + 1))
+	elif ! command -v xmllint >/dev/null 2>&1; then
+		n=$((n + 1)) && diag "xmllint missing: XML not parsed"
+	fi
+	is_num_eq "$b: the flame graph parses and holds touch_alpha/$A, touch_beta/$B, run_beta/$B" "$n" 4
+
+	# JSON frames: run_beta's frame is the call to touch_beta
+	pfw_run --backend="$b" -g --format=json -o "$d/rec.json" -- "$prog" "$d/data" $A $B \
+		>/dev/null 2>"$d/err"
+	got=$(grep '"sym":"touch_beta+' "$d/rec.json" | head -n 1 |
+		sed -n 's/.*"sym":"run_beta+0x[0-9a-f]*","obj":"[^"]*","file":"[^"]*","line":\([0-9]*\).*/\1/p')
+	is_eq "$b: json: the caller frame run_beta is at the call, stackprog.c:$l_call" "$got" "$l_call"
+
+	# --input reproduces the live summary exactly
+	"$PFWATCH" --input="$d/rec.json" --view=summary --format=json >"$d/replay.json" 2>"$d/err"
+	grep -v '"record":"fault"' "$d/rec.json" >"$d/live.json"
+	if cmp -s "$d/live.json" "$d/replay.json" && [ -s "$d/live.json" ]; then
+		ok "$b: --input of the recording reproduces its summary and run record exactly"
+	else
+		not_ok "$b: --input of the recording reproduces its summary and run record exactly"
+		diff "$d/live.json" "$d/replay.json" | head -n 10 | sed 's/^/#   /'
+	fi
+	"$PFWATCH" --input="$d/rec.json" --view=callsites --format=csv >"$d/rcs.csv" 2>"$d/err"
+	got=$(awk -F, '$6 == "touch_beta" {print $1 ":" $8}' "$d/rcs.csv")
+	is_eq "$b: --input --view=callsites: touch_beta $B at line $l_beta, offline" "$got" "$B:$l_beta"
+done
+
+"$PFWATCH" --backend=ftrace -g --duration=1 >/dev/null 2>"$pfw_tmp/err"
+st=$?
+if [ $st -eq 3 ] && grep -q -- '--call-graph' "$pfw_tmp/err"; then
+	ok "ftrace refuses --call-graph as unavailable, with the reason (exit 3)"
+else
+	not_ok "ftrace refuses --call-graph as unavailable, with the reason (exit 3)" "exit $st"
+	diag_file "$pfw_tmp/err" 3
+fi
+
+done_testing
