@@ -1,0 +1,62 @@
+#!/bin/sh
+# Concurrency (issue 7): two pfwatch runs at once, with the same backend and
+# with different ones, each tracing its own workload: both exact (every page
+# one major fault, as the workload's own majflt says) and neither disturbs
+# the other (no fault of the other's file, nothing left behind).
+. "${top_srcdir:-.}/tests/hardening/lib-hardening.sh"
+pfw_setup
+backends=$(available_backends)
+[ -n "$backends" ] || skip_all "no backend available here"
+pairs=
+for a in $backends; do
+	for b in $backends; do
+		case " $pairs " in *" $b+$a "*) continue ;; esac
+		pairs="$pairs $a+$b"
+	done
+done
+plan $(($(echo $pairs | wc -w) + 1))
+
+one() { # backend tag: 1 MiB, 256 pages, 2 ms between accesses so the runs overlap
+	pfw_run -b "$1" -f json --view=summary -o "$pfw_tmp/$2.json" -- "$PFWATCH_WORKLOAD" --exact \
+		--size=1M --delay=2000 --file="$pfw_tmp/$2.dat" --json >"$pfw_tmp/$2.w" 2>"$pfw_tmp/$2.err"
+}
+
+file_major() { # json path
+	grep '"record":"file"' "$1" | grep -F "\"path\":\"$2\"" | sed -n 's/.*"major":\([0-9]*\).*/\1/p'
+}
+
+for p in $pairs; do
+	a=${p%+*} b=${p#*+}
+	one "$a" A &
+	ja=$!
+	one "$b" B &
+	jb=$!
+	wait $ja
+	sa=$?
+	wait $jb
+	sb=$?
+	why=
+	for t in A B; do
+		want=$(sed -n 's/.*"majflt":\([0-9]*\).*/\1/p' "$pfw_tmp/$t.w")
+		got=$(json_last "$pfw_tmp/$t.json" run major)
+		mine=$(file_major "$pfw_tmp/$t.json" "$pfw_tmp/$t.dat")
+		other=A
+		[ $t = A ] && other=B
+		theirs=$(file_major "$pfw_tmp/$t.json" "$pfw_tmp/$other.dat")
+		[ "$want" = 256 ] || why="$why $t: workload majflt '$want', want 256;"
+		[ "$got" = "$want" ] && [ "$mine" = "$want" ] || why="$why $t: run major '$got', file major '$mine', workload '$want';"
+		[ -z "$theirs" ] || why="$why $t saw $theirs faults of the other run's file;"
+	done
+	[ "$sa$sb" = 00 ] || why="$why exit $sa/$sb;"
+	[ -z "$(tracing_state | grep -v '^nop$')" ] || why="$why state left: $(tracing_state);"
+	if [ -z "$why" ]; then
+		ok "$a and $b at once: both exact (256 majors each), neither sees the other"
+	else
+		not_ok "$a and $b at once: both exact (256 majors each), neither sees the other" "$why"
+		diag_file "$pfw_tmp/A.err" 3
+		diag_file "$pfw_tmp/B.err" 3
+	fi
+	rm -f "$pfw_tmp"/A.* "$pfw_tmp"/B.*
+done
+leak_check
+done_testing
