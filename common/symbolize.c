@@ -275,24 +275,8 @@ static const struct addr_ent *cached(struct bin *b, uint64_t off)
 	return &b->addrs[i];
 }
 
-/* a miss re-reads /proc/PID/maps, at most every 50 ms per pid (a JIT faults often) */
-static bool may_reload(pid_t pid)
-{
-	static struct {
-		pid_t pid;
-		uint64_t when;
-	} last[64];
-	unsigned slot = (unsigned)pid % 64;
-	uint64_t now = pfw_now_ns();
-
-	if (last[slot].pid == pid && now - last[slot].when < 50000000ull)
-		return false;
-	last[slot].pid = pid;
-	last[slot].when = now;
-	return true;
-}
-
-static void resolve(struct pfw_session *s, pid_t pid, uint64_t ip, bool ret_addr,
+/* false when @ip is in no mapping: past the first frame, the walk went astray */
+static bool resolve(struct pfw_session *s, pid_t pid, uint64_t ip, bool ret_addr,
 		    struct pfw_frame *f)
 {
 	const struct pfw_mapping *m = pfw_maps_find(s->maps, pid, ip);
@@ -303,24 +287,29 @@ static void resolve(struct pfw_session *s, pid_t pid, uint64_t ip, bool ret_addr
 
 	memset(f, 0, sizeof(*f));
 	f->ip = ip;
-	if (!m && may_reload(pid) && pfw_maps_load_proc(s->maps, "/proc", pid) == 0)
-		m = pfw_maps_find(s->maps, pid, ip);
+	/*
+	 * No re-read of /proc/PID/maps on a miss here: events are read in
+	 * batches, and a re-read made after the process exec'd or exited
+	 * replaces the maps the fault happened in with later (or a zombie's
+	 * empty) ones, losing every frame after it. A miss is [unknown].
+	 */
 	if (!m)
-		return;
+		return false;
 	f->obj = m->path;
 	if (!m->file)
-		return; /* JIT, anonymous, [vdso] without a file: [unknown] */
+		return true; /* JIT, anonymous, [vdso] without a file: [unknown] */
 	b = get_bin(m, pid);
 	if (!b)
-		return;
+		return true;
 	e = cached(b, m->pgoff + at - m->start);
 	if (!e || !e->known)
-		return;
+		return true;
 	f->func = e->func;
 	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, e->func, e->symoff + (ip - at));
 	f->sym = pfw_sym_intern(buf);
 	f->src = e->src;
 	f->line = e->line;
+	return true;
 }
 
 size_t pfw_stack_frames(struct pfw_session *s, const struct pfw_event *ev,
@@ -334,8 +323,12 @@ size_t pfw_stack_frames(struct pfw_session *s, const struct pfw_event *ev,
 		return n;
 	}
 	if (ev->nr_stack && ev->stack) {
-		for (uint32_t i = 0; i < ev->nr_stack && n < PFW_MAX_STACK; i++)
-			resolve(s, ev->pid, ev->stack[i], i > 0, &out[n++]);
+		for (uint32_t i = 0; i < ev->nr_stack && n < PFW_MAX_STACK; i++) {
+			/* stop at the first unmapped return address: what follows is garbage */
+			if (!resolve(s, ev->pid, ev->stack[i], i > 0, &out[n]) && i > 0)
+				break;
+			n++;
+		}
 	} else if (ev->flags & PFW_EV_IP) {
 		resolve(s, ev->pid, ev->ip, false, &out[n++]);
 	}

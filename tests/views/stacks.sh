@@ -90,6 +90,15 @@ for b in perf bpf; do
 		not_ok "$b: --input of the recording reproduces its summary and run record exactly"
 		diff "$d/live.json" "$d/replay.json" | head -n 10 | sed 's/^/#   /'
 	fi
+	# the README's flame graph: every fault of the run, loader and libc included
+	if [ "$b" = perf ] && command -v rsvg-convert >/dev/null 2>&1; then
+		mkdir -p "$top_builddir/doc/images"
+		pfw_run --backend="$b" -g --faults=all --view=folded --svg="$d/all.svg" -- \
+			"$prog" "$d/data" 40 60 >/dev/null 2>&1 &&
+			rsvg-convert -o "$top_builddir/doc/images/flamegraph.png" "$d/all.svg" &&
+			[ "${PFW_UPDATE_DOC:-0}" = 1 ] &&
+			cp "$top_builddir/doc/images/flamegraph.png" "$top_srcdir/doc/images/flamegraph.png"
+	fi
 	"$PFWATCH" --input="$d/rec.json" --view=callsites --format=csv >"$d/rcs.csv" 2>"$d/err"
 	got=$(awk -F, '$6 == "touch_beta" {print $1 ":" $8}' "$d/rcs.csv")
 	is_eq "$b: --input --view=callsites: touch_beta $B at line $l_beta, offline" "$got" "$B:$l_beta"
