@@ -160,6 +160,13 @@ static void folded_event(struct pfw_session *s, const struct pfw_event *ev)
 	for (size_t i = n; i-- > 0;) {
 		const char *name = fr[i].func ? fr[i].func : "[unknown]";
 
+		/*
+		 * A frame-pointer walk through code without frame pointers can
+		 * run through a hundred unsymbolized words of a stack: one
+		 * [unknown] says as much and keeps the flame graph readable.
+		 */
+		if (!fr[i].func && i + 1 < n && !fr[i + 1].func)
+			continue;
 		if (pos + 2 >= sizeof(key))
 			break;
 		key[pos++] = ';';
