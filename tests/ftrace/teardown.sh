@@ -17,11 +17,14 @@ require_backend
 T=/sys/kernel/tracing
 plan 14
 
+# buffer_size_kb is left out: the first tracer use expands a boot-time
+# buffer for good ("7 (expanded: 1408)" -> "1410" on 6.1), and the top level's
+# size is never written.
 snapshot() {
 	for f in current_tracer trace_clock set_event set_event_pid set_ftrace_pid tracing_on \
 		options/event-fork options/function-fork options/overwrite kprobe_events \
 		set_ftrace_filter set_graph_function max_graph_depth options/funcgraph-retval \
-		set_event_notrace_pid set_ftrace_notrace_pid buffer_size_kb; do
+		set_event_notrace_pid set_ftrace_notrace_pid; do
 		[ -r "$T/$f" ] && printf '%s: %s\n' "$f" "$(cat "$T/$f" 2>/dev/null | tr '\n' ' ')"
 	done
 }
