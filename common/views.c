@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "backend.h"
 #include "log.h"
 #include "opts.h"
 #include "output.h"
@@ -225,14 +226,88 @@ const struct pfw_view pfw_view_summary = {
 	.end = summary_end,
 };
 
+/*
+ * -v: one histogram per file and kind too. Kept here, not in the
+ * aggregation: only this view needs it, and a fault costs a lookup only
+ * when it was asked for.
+ */
+struct file_hist {
+	const char *path;
+	uint64_t b[2][PFW_HIST_BUCKETS];
+};
+
+static struct {
+	struct file_hist *v;
+	size_t n, cap;
+} fh;
+
+static int hist_begin(struct pfw_session *s)
+{
+	free(fh.v);
+	memset(&fh, 0, sizeof(fh));
+	return 0;
+}
+
+static void hist_event(struct pfw_session *s, const struct pfw_event *ev)
+{
+	const char *path = ev->path ? ev->path : "[unknown]";
+	size_t i;
+
+	if (!pfw_verbose || !(ev->flags & PFW_EV_LATENCY))
+		return;
+	/* most faults hit the file of the previous one: look there first */
+	for (i = fh.n; i-- > 0;)
+		if (fh.v[i].path == path || !strcmp(fh.v[i].path, path))
+			break;
+	if (i == (size_t)-1) {
+		if (fh.n == fh.cap) {
+			size_t ncap = fh.cap ? fh.cap * 2 : 16;
+			struct file_hist *nv = realloc(fh.v, ncap * sizeof(*nv));
+
+			if (!nv)
+				return;
+			fh.v = nv;
+			fh.cap = ncap;
+		}
+		i = fh.n++;
+		memset(&fh.v[i], 0, sizeof(fh.v[i]));
+		fh.v[i].path = path;
+	}
+	fh.v[i].b[ev->kind == PFW_MAJOR][pfw_hist_bucket(ev->latency_ns)]++;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct file_hist *)a)->path, ((const struct file_hist *)b)->path);
+}
+
 static void hist_end(struct pfw_session *s, const struct pfw_run_info *r)
 {
 	const struct pfw_totals *tot = pfw_agg_totals(s->agg);
+	static const enum pfw_kind kinds[2] = {PFW_MAJOR, PFW_MINOR};
 
 	if (s->opts->faults & PFW_WANT_MAJOR)
 		s->out->fmt->hist(s->out, PFW_MAJOR, NULL, tot->hist[PFW_MAJOR]);
 	if (s->opts->faults & PFW_WANT_MINOR)
 		s->out->fmt->hist(s->out, PFW_MINOR, NULL, tot->hist[PFW_MINOR]);
+	if (pfw_verbose && s->kernel_aggregates)
+		pfw_info(1, "per-file histograms need every fault in user space; %s counted in "
+			    "the kernel (use --backend=perf for them)",
+			 s->backend ? s->backend->name : "the backend");
+	if (fh.n)
+		qsort(fh.v, fh.n, sizeof(*fh.v), by_path);
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < fh.n; i++) {
+			bool any = false;
+
+			for (unsigned b = 0; b < PFW_HIST_BUCKETS && !any; b++)
+				any = fh.v[i].b[kinds[k]][b] != 0;
+			if (any)
+				s->out->fmt->hist(s->out, kinds[k], fh.v[i].path, fh.v[i].b[kinds[k]]);
+		}
+	}
+	free(fh.v);
+	memset(&fh, 0, sizeof(fh));
 	print_run(s, r);
 	fflush(s->out->fp);
 	check_io(s);
@@ -240,7 +315,7 @@ static void hist_end(struct pfw_session *s, const struct pfw_run_info *r)
 
 const struct pfw_view pfw_view_hist = {
 	.name = "hist",
-	.begin = summary_begin,
-	.event = summary_event,
+	.begin = hist_begin,
+	.event = hist_event,
 	.end = hist_end,
 };

@@ -13,7 +13,7 @@ exp=$top_srcdir/tests/views/expected
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pfw-golden.XXXXXX") || bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 
-plan 22
+plan 24
 
 for v in events summary hist folded callsites; do
 	for f in text json csv; do
@@ -28,6 +28,15 @@ for v in events summary hist folded callsites; do
 			diag_file "$tmp/err" 5
 		fi
 	done
+done
+
+# -v adds one histogram per file and kind
+for f in text json; do
+	"$PFWATCH" --input="$data/recording.jsonl" --faults=all --view=hist -v --format=$f \
+		>"$tmp/out" 2>/dev/null
+	cmp -s "$tmp/out" "$exp/hist-v.$f"
+	check $? "--view=hist -v --format=$f: per-file histograms match the golden output" \
+		"$(diff "$exp/hist-v.$f" "$tmp/out" | head -n 10)"
 done
 
 # the flame graph: the golden file, valid XML, the frames with their counts
