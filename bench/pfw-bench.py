@@ -90,9 +90,13 @@ class Bench:
                 for view in ("summary", "events"):
                     cfgs.append((base + "-" + view, "pfwatch",
                                  {"backend": be, "attach": m, "view": view}))
+        if self.a.baseline:
+            # A/B of a change: the same configurations with another build
+            cfgs += [(n + "@base", k, dict(e, bin=self.a.baseline)) for n, k, e in cfgs
+                     if k == "pfwatch"]
         if self.a.only:
             keep = set(self.a.only.split(","))
-            cfgs = [c for c in cfgs if c[0] in keep or c[0] == "untraced"]
+            cfgs = [c for c in cfgs if c[0].split("@")[0] in keep or c[0] == "untraced"]
         return cfgs, unavail
 
     # ---- workloads ----
@@ -137,7 +141,7 @@ class Bench:
             return [self.perf, "record", "-c", "1", "-d", "-o", outfile, "-p", str(pid)] + \
                 sum((["-e", e] for e in evs), [])
         faults = {"major": "major", "storm": "minor", "mixed": "all"}[wl]
-        cmd = [self.pfwatch, "-b", extra["backend"], "-p", str(pid), "--faults=" + faults,
+        cmd = [extra.get("bin", self.pfwatch), "-b", extra["backend"], "-p", str(pid), "--faults=" + faults,
                "--view=" + extra["view"], "--format=json", "-o", outfile]
         if extra["attach"]:
             cmd.append("--bpf-attach=" + extra["attach"])
@@ -231,13 +235,21 @@ class Bench:
                     hwm[0] = max(hwm[0], self.vm_hwm_kb(tr.pid))
             sampler = threading.Thread(target=sample)
             sampler.start()
+        # The workload's CPU from here to its exit: what tracing adds in the
+        # kernel on the faulting threads (BPF programs, perf samples,
+        # wake-ups), less disturbed than wall time by a busy machine.
+        wcpu0 = self.task_cpu_ns(wk.pid)
         os.kill(wk.pid, signal.SIGUSR1)
-        wout, werr = wk.communicate()
+        wout = wk.stdout.read()
+        werr = wk.stderr.read()
+        _, wstatus, wru = os.wait4(wk.pid, 0)
+        wk.returncode = os.waitstatus_to_exitcode(wstatus)
         if wk.returncode != 0:
             raise RuntimeError("workload failed: " + werr.strip())
         res = json.loads(wout.strip().splitlines()[-1])
         m = {"elapsed_ns": res["elapsed_ns"], "faults": self.faults_of(wl, res),
-             "majflt": res["touch_majflt"], "minflt": res["touch_minflt"]}
+             "majflt": res["touch_majflt"], "minflt": res["touch_minflt"],
+             "cpu_ns": int((wru.ru_utime + wru.ru_stime) * 1e9) - wcpu0}
         if tr is None:
             return m
         # pfwatch and perf record end with their target; perf stat -p does not
@@ -329,21 +341,25 @@ class Bench:
             e = statistics.median(m["elapsed_ns"] for m in ok)
             s = {"reps": len(ok), "faults": int(faults), "elapsed_ns": int(e),
                  "rate": faults / (e / 1e9) if e else 0}
+            s["wl_cpu_ns"] = statistics.median(m["cpu_ns"] / max(1, m["faults"]) for m in ok)
             # added ns/fault per repetition against the same repetition's floor
             if base and name != "untraced":
-                added = []
+                added, added_cpu = [], []
                 for i, m in enumerate(ms):
                     if "error" in m or i >= len(runs["untraced"]) or \
                             "error" in runs["untraced"][i]:
                         continue
-                    added.append((m["elapsed_ns"] - runs["untraced"][i]["elapsed_ns"])
-                                 / max(1, m["faults"]))
+                    u = runs["untraced"][i]
+                    added.append((m["elapsed_ns"] - u["elapsed_ns"]) / max(1, m["faults"]))
+                    added_cpu.append(m["cpu_ns"] / max(1, m["faults"]) -
+                                     u["cpu_ns"] / max(1, u["faults"]))
                 s["added_ns"] = statistics.median(added) if added else None
+                s["added_cpu_ns"] = statistics.median(added_cpu) if added_cpu else None
             if "tracer_cpu_ns" in ok[0]:
                 s["cpu_ns"] = statistics.median(m["tracer_cpu_ns"] / max(1, m["faults"])
                                                 for m in ok)
                 s["maxrss_kb"] = max(m["tracer_maxrss_kb"] for m in ok)
-                s["cost_ns"] = (s.get("added_ns") or 0) + s["cpu_ns"]
+                s["cost_ns"] = (s.get("added_cpu_ns") or 0) + s["cpu_ns"]
             if "lost" in ok[0]:
                 s["lost"] = max(m["lost"] for m in ok)
             if "seen" in ok[0]:
@@ -372,6 +388,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="small sizes, 2 repetitions: checks the scripts, not the figures")
     ap.add_argument("--only", help="comma-separated configuration names (plus untraced)")
+    ap.add_argument("--baseline", metavar="PFWATCH",
+                    help="also run every pfwatch configuration with this binary (name@base)")
     ap.add_argument("--skip", default="", help="comma-separated parts: main,rate,threads,size")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -453,30 +471,38 @@ def render(R):
              (m["kernel"], m["cpus"], m["date"], m["reps"], m["loadavg_start"][0],
               m["loadavg_end"][0], m["seconds"]))
     L.append("")
-    L.append("added = extra wall time of the faulting phase per fault; tracer CPU = the "
-             "tracer process's own CPU per fault while tracing (incl. its final drain); "
-             "cost = added + tracer CPU; ratios are cost over the peer's cost.")
+    L.append("Per fault: *floor* = the untraced workload's CPU (and wall) time; *in-task* = "
+             "CPU the tracing adds to the faulting threads (kernel-side probes, samples, "
+             "wake-ups); *tracer* = the tracer process's own CPU while tracing, its final "
+             "drain included; *cost* = in-task + tracer, the CPU a fault costs the machine "
+             "beyond the floor; *wall* = added wall time of the faulting phase (noisy on "
+             "a shared machine). Ratios are cost over the peer's cost. *seen* = faults the "
+             "tracer reported, *lost* = faults it says (or we find) it missed; peak RSS is "
+             "the tracer's VmHWM.")
     for wl, res in R["main"].items():
         L.append("")
         L.append("### %s (%s)" % (wl, json.dumps(R["workloads"][wl])))
         L.append("")
-        L.append("| configuration | faults | floor ns/fault | added ns/fault | tracer CPU ns/fault "
-                 "| cost ns/fault | x perf stat | x perf record | seen | lost | peak RSS MiB |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        L.append("| configuration | faults | floor CPU/wall ns | in-task ns | tracer ns "
+                 "| cost ns | x perf stat | x perf record | wall ns | seen | lost "
+                 "| peak RSS MiB |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         base = res.get("untraced", {})
         ps = res.get("perf-stat", {}).get("cost_ns")
         pr = res.get("perf-record", {}).get("cost_ns")
-        floor = base.get("elapsed_ns", 0) / max(1, base.get("faults", 1)) if base else None
+        floor = "%.0f / %.0f" % (base["wl_cpu_ns"], base["elapsed_ns"] / max(1, base["faults"])) \
+            if "wl_cpu_ns" in base else "-"
         for name, s in res.items():
             if "error" in s and "reps" not in s:
-                L.append("| %s | failed: %s |||||||||" % (name, s["error"][:120]))
+                L.append("| %s | failed: %s ||||||||||" % (name, s["error"][:120]))
                 continue
             c = s.get("cost_ns")
-            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                name, s["faults"], fmt(floor, 0) if name == "untraced" else "",
-                fmt(s.get("added_ns"), 0), fmt(s.get("cpu_ns"), 0), fmt(c, 0),
+            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, s["faults"], floor if name == "untraced" else "",
+                fmt(s.get("added_cpu_ns"), 0), fmt(s.get("cpu_ns"), 0), fmt(c, 0),
                 fmt(c / ps, 2) if c is not None and ps and ps > 0 else "-",
                 fmt(c / pr, 2) if c is not None and pr and pr > 0 else "-",
+                fmt(s.get("added_ns"), 0),
                 fmt(s.get("seen")), fmt(s.get("lost")),
                 fmt(s["maxrss_kb"] / 1024, 1) if "maxrss_kb" in s else "-"))
     if R["rate"]:
@@ -515,7 +541,7 @@ def render(R):
                 if "reps" not in s:
                     cells.append("failed")
                 elif n == "untraced":
-                    cells.append("floor %.0f ns" % (s["elapsed_ns"] / max(1, s["faults"])))
+                    cells.append("floor %.0f ns" % s["wl_cpu_ns"])
                 else:
                     cells.append("%s / %s" % (fmt(s.get("cost_ns"), 0),
                                               fmt(s["maxrss_kb"] / 1024, 1)))
