@@ -12,7 +12,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libbpf-dev clang llvm bpftool libelf-dev zlib1g-dev
 libtracefs-dev libtraceevent-dev libdw-dev libncurses-dev
 qemu-system-x86 busybox-static cpio e2fsprogs util-linux procps
-python3 tmux"
+python3 tmux librsvg2-bin libxml2-utils"
 
 missing=""
 for p in $PKGS; do
