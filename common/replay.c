@@ -385,7 +385,8 @@ static bool parse_line(struct pfw_maps *maps, const char *line, size_t len, stru
 			if (!null(&j)) {
 				unsigned ma, mi;
 
-				if (!str(&j, buf, sizeof(buf)) || sscanf(buf, "%u:%u", &ma, &mi) != 2)
+				if (!str(&j, buf, sizeof(buf)) ||
+				    sscanf(buf, "%u:%u", &ma, &mi) != 2)
 					return false;
 				ev->dev_major = ma;
 				ev->dev_minor = mi;
@@ -534,8 +535,8 @@ int pfw_replay(const struct pfw_opts *opts)
 		want = r->ev.kind == PFW_MAJOR ? PFW_WANT_MAJOR : PFW_WANT_MINOR;
 		if (!(opts->faults & want))
 			continue;
-		if (opts->comm && (!(r->ev.flags & PFW_EV_COMM) ||
-				   strncmp(r->ev.comm, opts->comm, PFW_COMM_LEN)))
+		if (opts->comm &&
+		    (!(r->ev.flags & PFW_EV_COMM) || strncmp(r->ev.comm, opts->comm, PFW_COMM_LEN)))
 			continue;
 		if (!r->ev.path)
 			r->ev.path = "[unknown]";

@@ -57,7 +57,8 @@ static struct ent *tab_get(const char *key)
 		for (size_t j = 0; j < tab.cap; j++) {
 			if (!tab.e[j].key)
 				continue;
-			for (i = hash_bytes(tab.e[j].key) & (ncap - 1); ne[i].key; i = (i + 1) & (ncap - 1))
+			for (i = hash_bytes(tab.e[j].key) & (ncap - 1); ne[i].key;
+			     i = (i + 1) & (ncap - 1))
 				;
 			ne[i] = tab.e[j];
 		}
@@ -248,9 +249,8 @@ static void callsites_event(struct pfw_session *s, const struct pfw_event *ev)
 	char key[8192];
 	struct ent *e;
 
-	snprintf(key, sizeof(key), "%s%c%s%c%s%c%u", f && f->func ? f->func : "",
-		 1, f && f->obj ? f->obj : "", 1, f && f->src ? f->src : "", 1,
-		 f ? f->line : 0);
+	snprintf(key, sizeof(key), "%s%c%s%c%s%c%u", f && f->func ? f->func : "", 1,
+		 f && f->obj ? f->obj : "", 1, f && f->src ? f->src : "", 1, f ? f->line : 0);
 	e = tab_get(key);
 	if (!e)
 		return;

@@ -20,12 +20,12 @@
 
 #include "output.h"
 
-#define SVG_W	  1200
-#define SVG_PAD	  10
-#define FRAME_H	  16
-#define HEAD_H	  50
-#define FOOT_H	  30
-#define MIN_PX	  0.1
+#define SVG_W	1200
+#define SVG_PAD 10
+#define FRAME_H 16
+#define HEAD_H	50
+#define FOOT_H	30
+#define MIN_PX	0.1
 
 struct node {
 	char *name;
@@ -111,8 +111,11 @@ static void xml_put(FILE *fp, const char *str)
 
 	while (*s) {
 		unsigned char c = *s;
-		int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			: (c & 0xf8) == 0xf0 ? 4 : 0;
+		int len = c < 0x80	       ? 1
+			  : (c & 0xe0) == 0xc0 ? 2
+			  : (c & 0xf0) == 0xe0 ? 3
+			  : (c & 0xf8) == 0xf0 ? 4
+					       : 0;
 		bool ok = len > 0;
 
 		for (int i = 1; ok && i < len; i++)
@@ -187,8 +190,8 @@ static void emit(struct ctx *c, const struct node *n, unsigned depth, uint64_t b
 	if (w < MIN_PX)
 		return;
 	colour(n->name, depth, fill, sizeof(fill));
-	fprintf(c->fp, "<g class=\"f\" data-d=\"%u\" data-x=\"%.3f\" data-w=\"%.3f\"><title>", depth,
-		x, w);
+	fprintf(c->fp, "<g class=\"f\" data-d=\"%u\" data-x=\"%.3f\" data-w=\"%.3f\"><title>",
+		depth, x, w);
 	xml_put(c->fp, n->name);
 	fprintf(c->fp, " (%" PRIu64 " faults, %.2f%%)</title>", n->count,
 		100.0 * (double)n->count / (double)c->total);
@@ -221,36 +224,51 @@ static void emit(struct ctx *c, const struct node *n, unsigned depth, uint64_t b
 
 static const char script[] =
 	"<script type=\"text/ecmascript\"><![CDATA[\n"
-	"var W=" "1200" ",P=10,frames=[],details,matchedtxt,zoomed=null;\n"
+	"var W="
+	"1200"
+	",P=10,frames=[],details,matchedtxt,zoomed=null;\n"
 	"function init(){frames=Array.prototype.slice.call(document.getElementsByClassName('f'));\n"
-	" details=document.getElementById('details');matchedtxt=document.getElementById('matched');\n"
-	" frames.forEach(function(g){g.onmouseover=function(){details.textContent=g.firstChild.textContent;};\n"
+	" details=document.getElementById('details');matchedtxt=document.getElementById('matched');"
+	"\n"
+	" frames.forEach(function(g){g.onmouseover=function(){details.textContent=g.firstChild."
+	"textContent;};\n"
 	"  g.onmouseout=function(){details.textContent=' ';};\n"
 	"  g.onclick=function(){zoom(g);};});}\n"
 	"function num(g,k){return parseFloat(g.getAttribute('data-'+k));}\n"
 	"function label(g,w){var t=g.getElementsByTagName('text')[0],n=g.firstChild.textContent;\n"
 	" n=n.substring(0,n.lastIndexOf(' ('));var fit=Math.floor((w-6)/7);\n"
 	" t.textContent=w<21?'':(n.length<=fit?n:(fit>2?n.substring(0,fit-2)+'..':''));}\n"
-	"function place(g,x,w,show){var r=g.getElementsByTagName('rect')[0],t=g.getElementsByTagName('text')[0];\n"
-	" g.style.display=show?'':'none';if(!show)return;r.setAttribute('x',x);r.setAttribute('width',w);\n"
+	"function place(g,x,w,show){var "
+	"r=g.getElementsByTagName('rect')[0],t=g.getElementsByTagName('text')[0];\n"
+	" g.style.display=show?'':'none';if(!show)return;r.setAttribute('x',x);r.setAttribute('"
+	"width',w);\n"
 	" t.setAttribute('x',x+3);label(g,w);}\n"
 	"function zoom(z){var zx=num(z,'x'),zw=num(z,'w'),zd=num(z,'d'),k=(W-2*P)/zw;zoomed=z;\n"
 	" frames.forEach(function(g){var x=num(g,'x'),w=num(g,'w'),d=num(g,'d');\n"
 	"  if(d<zd&&x<=zx+0.0001&&x+w>=zx+zw-0.0001){place(g,P,W-2*P,true);g.style.opacity=0.6;}\n"
-	"  else if(d>=zd&&x>=zx-0.0001&&x+w<=zx+zw+0.0001){place(g,P+(x-zx)*k,w*k,w*k>=0.1);g.style.opacity=1;}\n"
+	"  else "
+	"if(d>=zd&&x>=zx-0.0001&&x+w<=zx+zw+0.0001){place(g,P+(x-zx)*k,w*k,w*k>=0.1);g.style."
+	"opacity=1;}\n"
 	"  else place(g,0,0,false);});\n"
 	" document.getElementById('unzoom').style.display='';}\n"
-	"function unzoom(){zoomed=null;frames.forEach(function(g){place(g,num(g,'x'),num(g,'w'),true);g.style.opacity=1;});\n"
+	"function "
+	"unzoom(){zoomed=null;frames.forEach(function(g){place(g,num(g,'x'),num(g,'w'),true);g."
+	"style.opacity=1;});\n"
 	" document.getElementById('unzoom').style.display='none';}\n"
-	"function search(){var s=prompt('Search frames (regular expression):','');if(s===null)return;\n"
+	"function search(){var s=prompt('Search frames (regular "
+	"expression):','');if(s===null)return;\n"
 	" var re;try{re=new RegExp(s);}catch(e){alert(e);return;}var iv=[];\n"
-	" frames.forEach(function(g){var r=g.getElementsByTagName('rect')[0],n=g.firstChild.textContent;\n"
+	" frames.forEach(function(g){var "
+	"r=g.getElementsByTagName('rect')[0],n=g.firstChild.textContent;\n"
 	"  n=n.substring(0,n.lastIndexOf(' ('));\n"
 	"  if(!r.hasAttribute('data-fill'))r.setAttribute('data-fill',r.getAttribute('fill'));\n"
-	"  if(s!==''&&re.test(n)){r.setAttribute('fill','rgb(230,0,230)');iv.push([num(g,'x'),num(g,'x')+num(g,'w')]);}\n"
+	"  "
+	"if(s!==''&&re.test(n)){r.setAttribute('fill','rgb(230,0,230)');iv.push([num(g,'x'),num(g,'"
+	"x')+num(g,'w')]);}\n"
 	"  else r.setAttribute('fill',r.getAttribute('data-fill'));});\n"
 	" iv.sort(function(a,b){return a[0]-b[0];});var tot=0,end=-1;\n"
-	" iv.forEach(function(v){if(v[0]>=end){tot+=v[1]-v[0];end=v[1];}else if(v[1]>end){tot+=v[1]-end;end=v[1];}});\n"
+	" iv.forEach(function(v){if(v[0]>=end){tot+=v[1]-v[0];end=v[1];}else "
+	"if(v[1]>end){tot+=v[1]-end;end=v[1];}});\n"
 	" matchedtxt.textContent=s===''?' ':'Matched: '+(100*tot/(W-2*P)).toFixed(2)+'%';}\n"
 	"]]></script>\n";
 

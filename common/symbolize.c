@@ -64,7 +64,8 @@ const char *pfw_sym_intern(const char *s)
 		for (size_t j = 0; j < strs.cap; j++) {
 			if (!strs.slot[j])
 				continue;
-			for (i = hash_str(strs.slot[j]) & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
+			for (i = hash_str(strs.slot[j]) & (ncap - 1); ns[i];
+			     i = (i + 1) & (ncap - 1))
 				;
 			ns[i] = strs.slot[j];
 		}

@@ -22,9 +22,10 @@ struct pfw_frame {
 	uint64_t ip;
 	const char *sym;  /* "name+0x1f", NULL when unknown (JIT, anonymous, stripped) */
 	const char *func; /* "name", NULL when unknown */
-	const char *obj;  /* the mapped object ("/usr/lib/.../libc.so.6", "[anon]"), NULL if unmapped */
-	const char *src;  /* source file, NULL without debug info */
-	uint32_t line;    /* 0 when unknown */
+	const char
+		*obj; /* the mapped object ("/usr/lib/.../libc.so.6", "[anon]"), NULL if unmapped */
+	const char *src; /* source file, NULL without debug info */
+	uint32_t line;	 /* 0 when unknown */
 };
 
 /* true when this build can symbolize (libdw); otherwise frames carry ip and obj only */

@@ -145,8 +145,8 @@ static void render(struct pfw_session *s, void (*emit)(int y, const char *line, 
 		 " (major %" PRIu64 ", minor %" PRIu64 ")  rate %" PRIu64 "/s  lost %" PRIu64 "%s",
 		 s->backend ? s->backend->name : "-",
 		 s->backend && s->backend->attach ? s->backend->attach(s->priv) : "-",
-		 el / UINT64_C(1000000000), el / UINT64_C(100000000) % 10, tot->faults, tot->major, tot->minor,
-		 top.rate, s->lost, top.paused ? "  [PAUSED]" : "");
+		 el / UINT64_C(1000000000), el / UINT64_C(100000000) % 10, tot->faults, tot->major,
+		 tot->minor, top.rate, s->lost, top.paused ? "  [PAUSED]" : "");
 	emit(0, line, true);
 	snprintf(line, sizeof(line),
 		 "group: %s  sort: %s   keys: f file  p process  t thread  m major  l latency  "
@@ -171,12 +171,13 @@ static void render(struct pfw_session *s, void (*emit)(int y, const char *line, 
 		if (top.group != G_THREAD)
 			snprintf(pages, sizeof(pages), "%" PRIu64, r[i].pages);
 		if (top.group == G_FILE)
-			snprintf(line, sizeof(line), "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s  %s",
-				 r[i].major, r[i].minor, pages, avg, mx, ms, r[i].name);
+			snprintf(line, sizeof(line),
+				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s  %s", r[i].major,
+				 r[i].minor, pages, avg, mx, ms, r[i].name);
 		else
 			snprintf(line, sizeof(line),
-				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s  %-15s %s", r[i].major,
-				 r[i].minor, pages, avg, mx, ms, r[i].id, r[i].name);
+				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s  %-15s %s",
+				 r[i].major, r[i].minor, pages, avg, mx, ms, r[i].id, r[i].name);
 		emit(4 + (int)i, line, false);
 	}
 	free(r);
