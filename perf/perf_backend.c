@@ -776,6 +776,14 @@ static void on_record(void *ctx, const struct pfw_perf_batch *b, const struct pf
 	case PFW_PK_MINOR:
 		break;
 	case PFW_PK_MMAP2:
+		/*
+		 * perf_event_mmap_event() gives up on a path longer than
+		 * PATH_MAX - 8 with "//toolong" and no inode or device;
+		 * /proc/PID/maps (seq_file) prints it whole, so read that.
+		 */
+		if (!strcmp(pfw_perf_rec_name(b, r), "//toolong") &&
+		    pfw_maps_load_proc(s->maps, "/proc", r->pid) == 0)
+			return;
 		pfw_maps_mmap(s->maps, r->pid, r->addr, r->len, r->pgoff, r->maj, r->min, r->ino,
 			      mmap_name(pfw_perf_rec_name(b, r)));
 		return;

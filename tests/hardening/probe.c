@@ -9,6 +9,11 @@
  *                             region page by page, MADV_DONTNEED, again;
  *                             prints "minflt N" (getrusage: the faults
  *                             since exec, as a tracer armed before exec sees them)
+ *   probe touch COMM FILE[:del]...  name the thread COMM, then for each FILE
+ *                             (16 pages, made here): map it MADV_RANDOM,
+ *                             drop it from the page cache, with ":del"
+ *                             unlink it before mapping, read every page: 16 major faults
+ *                             per file, on a path that may end " (deleted)"
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -18,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,12 +95,62 @@ static int storm(double seconds)
 	return 0;
 }
 
+static int touch(const char *comm, char **files, int n)
+{
+	const size_t len = 16 * 4096;
+	long page = sysconf(_SC_PAGESIZE);
+	char buf[4096];
+	int bad = 0;
+
+	memset(buf, 'x', sizeof(buf));
+	prctl(PR_SET_NAME, comm, 0, 0, 0);
+	for (int i = 0; i < n; i++) {
+		char *path = strdup(files[i]), *del = strrchr(path, ':');
+		volatile char sum = 0;
+		char *p;
+		int fd;
+
+		if (del && !strcmp(del, ":del"))
+			*del = '\0';
+		else
+			del = NULL;
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		for (size_t off = 0; fd >= 0 && off < len; off += sizeof(buf))
+			if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+				bad = 1;
+		if (fd < 0 || fsync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)) {
+			fprintf(stderr, "probe: %.64s...: %s\n", path, strerror(errno));
+			return 1;
+		}
+		/* before mmap: the mapping is born on a deleted file, as /proc shows it */
+		if (del)
+			unlink(path);
+		p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			perror("probe: mmap");
+			return 1;
+		}
+		madvise(p, len, MADV_RANDOM);
+		for (size_t off = 0; off < len; off += (size_t)page)
+			sum += p[off];
+		/* stays mapped: a tracer that reads /proc/PID/maps late still finds it */
+		close(fd);
+		free(path);
+	}
+	/* a tracer that reads /proc/PID at its own pace still finds us */
+	if (getenv("PROBE_LINGER"))
+		usleep((useconds_t)atoi(getenv("PROBE_LINGER")) * 1000);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "report"))
 		return report();
 	if (argc >= 3 && !strcmp(argv[1], "storm"))
 		return storm(atof(argv[2]));
+	if (argc >= 4 && !strcmp(argv[1], "touch"))
+		return touch(argv[2], argv + 3, argc - 3);
 	if (argc >= 3 && !strcmp(argv[1], "clean")) {
 		for (int fd = 3; fd < 4096; fd++)
 			close(fd);
@@ -101,6 +158,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "probe: %s: %s\n", argv[2], strerror(errno));
 		return 127;
 	}
-	fprintf(stderr, "usage: probe report | probe clean PROG [ARG]... | probe storm SECONDS\n");
+	fprintf(stderr, "usage: probe report | probe clean PROG [ARG]... | probe storm SECONDS | "
+			"probe touch COMM FILE[:del]...\n");
 	return 2;
 }
