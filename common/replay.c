@@ -576,8 +576,8 @@ int pfw_replay(const struct pfw_opts *opts)
 	if (!out.err)
 		s.view->end(&s, &info);
 	if (bad) {
-		pfw_err("%zu line%s of '%s' %s not pfwatch JSON records", bad, bad > 1 ? "s" : "",
-			opts->input, bad > 1 ? "were" : "was");
+		pfw_err("%zu line%s of '%s' %s not pfwatch JSON records; the views above skip them",
+			bad, bad > 1 ? "s" : "", opts->input, bad > 1 ? "are" : "is");
 		rc = PFW_EXIT_RUNTIME;
 	}
 out:
