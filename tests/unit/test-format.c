@@ -123,9 +123,11 @@ static const struct pfw_run_info run = {
 static const struct pfw_backend_row rows[] = {
 	{"bpf", true, "tp",
 	 "fentry: BPF tracing programs refused (EPERM); kprobe: kernel built without "
-	 "CONFIG_KPROBES"},
-	{"perf", true, "sw-events", "perf_event_paranoid=2: own processes, user-mode faults only"},
-	{"ftrace", false, "-", "function_graph tracer missing (CONFIG_FUNCTION_GRAPH_TRACER)"},
+	 "CONFIG_KPROBES",
+	 NULL},
+	{"perf", true, "sw-events", "perf_event_paranoid=2: own processes, user-mode faults only",
+	 NULL},
+	{"ftrace", false, "-", "function_graph tracer missing (CONFIG_FUNCTION_GRAPH_TRACER)", NULL},
 };
 
 static uint64_t hist[2][PFW_HIST_BUCKETS];
