@@ -33,6 +33,9 @@ enum {
 	F_FLAGS,
 	F_REGS,
 	F_COMM,
+	F_VMF,
+	F_START,
+	F_PGOFF,
 	F_NR,
 };
 
@@ -78,9 +81,17 @@ static const struct ev_desc descs[PFW_FT_NR_TYPES] = {
 			     [F_CALLTIME] = "calltime",
 			     [F_RETTIME] = "rettime",
 			     [F_RETVAL] = "retval"}},
+	/* vmf, ino, dev, start, pgoff only when btf.c found the offsets */
 	[PFW_FT_KP_ENTRY] = {NULL,
 			     "hmf",
-			     {[F_ADDR] = "addr", [F_FLAGS] = "flags", [F_REGS] = "regs"}},
+			     {[F_ADDR] = "addr",
+			      [F_FLAGS] = "flags",
+			      [F_REGS] = "regs",
+			      [F_VMF] = "vmf",
+			      [F_INO] = "ino",
+			      [F_DEV] = "dev",
+			      [F_START] = "start",
+			      [F_PGOFF] = "pgoff"}},
 	[PFW_FT_KP_RET] = {NULL, "hmfr", {[F_RETVAL] = "ret"}},
 };
 
@@ -245,6 +256,19 @@ int pfw_ft_decode(const struct pfw_ft_decoder *d, struct tep_record *rec, struct
 		if (!get(rec, c->f[F_ADDR], &out->addr) || !get(rec, c->f[F_FLAGS], &out->flags) ||
 		    !get(rec, c->f[F_REGS], &out->regs))
 			return -EINVAL;
+		{
+			uint64_t vmf, start, pgoff;
+
+			/* ino and dev are garbage when vm_file is NULL (the reads faulted) */
+			if (get(rec, c->f[F_VMF], &vmf) && vmf &&
+			    get(rec, c->f[F_INO], &out->ino) && get(rec, c->f[F_DEV], &v) &&
+			    get(rec, c->f[F_START], &start) && get(rec, c->f[F_PGOFF], &pgoff) &&
+			    out->addr >= start) {
+				out->dev = (uint32_t)v;
+				out->index = pgoff + ((out->addr - start) >> PFW_FT_PAGE_SHIFT);
+				out->has_file = true;
+			}
+		}
 		break;
 	case PFW_FT_KP_RET:
 		if (!get(rec, c->f[F_RETVAL], &out->retval))

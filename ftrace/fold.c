@@ -16,6 +16,9 @@
  * return value (kretprobe or funcgraph-retval) and, with function_graph,
  * its funcgraph_exit have both arrived, in whichever order the two return
  * hooks ran.
+ *
+ * The file comes from the kprobe's BTF-offset fields when it has them,
+ * else from mm_filemap_fault (6.12+), else the frontend's maps.
  */
 #include "config.h"
 
@@ -192,6 +195,16 @@ void pfw_ft_fold_feed(struct pfw_ft_fold *f, const struct pfw_ft_rec *r)
 		if (!t->cur.gup && !t->f.has_addr) {
 			t->f.addr = r->addr;
 			t->f.has_addr = true;
+		}
+		/*
+		 * The vma's file as the first attempt saw it: read at entry,
+		 * since the vma may be gone once the mmap lock drops.
+		 */
+		if (!t->cur.gup && r->has_file && !t->f.has_file) {
+			t->f.has_file = true;
+			t->f.dev = r->dev;
+			t->f.ino = r->ino;
+			t->f.index = r->index;
 		}
 		return;
 	case PFW_FT_FG_EXIT:

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internals of the ftrace backend, shared by its four files:
- * instance.c (tracefs state: mount, private instance, top-level
- * save/restore, dynamic events, stale cleanup), decode.c (raw record ->
- * struct pfw_ft_rec), classify.c (events mode: tracepoints -> major/minor)
- * and fold.c (graph mode: attempts of handle_mm_fault -> one fault).
+ * Internals of the ftrace backend, shared by its files: instance.c
+ * (tracefs state: mount, private instance, top-level save/restore, dynamic
+ * events, stale cleanup), decode.c (raw record -> struct pfw_ft_rec),
+ * classify.c (events mode: tracepoints -> major/minor), fold.c (graph
+ * mode: attempts of handle_mm_fault -> one fault) and btf.c (struct
+ * offsets for the kprobe's file fields).
  */
 #ifndef PFW_FTRACE_H
 #define PFW_FTRACE_H
@@ -77,7 +78,11 @@ struct pfw_ft_rec {
 	uint32_t dev;  /* kernel dev_t: major << 20 | minor */
 	int cpu;
 	bool has_retval;
+	bool has_file; /* KP_ENTRY with BTF fields and a file-backed vma: dev, ino, index */
 };
+
+/* x86-64 only (the kprobe fetches %di): a vma's pgoff counts 4 KiB pages */
+#define PFW_FT_PAGE_SHIFT 12
 
 struct pfw_ft_decoder;
 
@@ -104,6 +109,21 @@ static inline uint32_t pfw_ft_dev_minor(uint32_t dev)
 {
 	return dev & 0xfffffu;
 }
+
+/* ---- btf.c ---- */
+
+/* byte offsets for the kprobe's +OFF(...) fetch chains from the vma */
+struct pfw_ft_kfile_offs {
+	int vm_file, vm_start, vm_pgoff; /* struct vm_area_struct */
+	int f_inode;			 /* struct file */
+	int i_ino, i_sb, i_ino_size;	 /* struct inode */
+	int s_dev;			 /* struct super_block */
+};
+
+/* 0 with @o filled from /sys/kernel/btf/vmlinux, or -errno with why in @why */
+int pfw_ft_btf_offsets(struct pfw_ft_kfile_offs *o, char *why, size_t len);
+/* the fetch arguments "vmf=... ino=... dev=... start=... pgoff=..." (x86-64) */
+int pfw_ft_kfile_fetchargs(const struct pfw_ft_kfile_offs *o, char *buf, size_t len);
 
 /* ---- classify.c (events mode) and fold.c (graph mode) ---- */
 
@@ -180,6 +200,13 @@ bool pfw_ft_file_exists(const char *path);
  * killed.
  */
 struct pfw_ft_toplevel;
+/* is the top level in use by someone (a tracer, filters, events); @why says what */
+bool pfw_ft_toplevel_busy(char *why, size_t len);
+/*
+ * Can function_graph run in an instance (6.12: .allow_instances; 6.1: no)?
+ * Creates and removes a throwaway instance. 1, 0, or -errno.
+ */
+int pfw_ft_fgraph_in_instance(void);
 /* NULL and @err (-EBUSY with what is in use) when the top level is busy */
 struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen);
 /* write @val to top-level @file, saving the old value first (once) */

@@ -49,9 +49,15 @@ struct feat {
 	bool kprobe; /* kprobe_events */
 	bool pf_user, pf_kernel, ff, add, sync_ra;
 	int err; /* errno when !ok */
+	/* read_feat(deep) only, for --list-backends */
+	bool btf;	    /* the kprobe's file fields: offsets found in the kernel's BTF */
+	int fg_inst;	    /* function_graph runs in an instance: 1, 0, -1 unknown */
+	bool top_busy;	    /* someone uses the top level */
+	char btf_why[160];  /* why not btf */
+	char busy_why[160]; /* what uses the top level */
 };
 
-static void read_feat(struct feat *f)
+static void read_feat(struct feat *f, bool deep)
 {
 	memset(f, 0, sizeof(*f));
 	if (access(PFW_FT_TRACEFS "/available_tracers", R_OK)) {
@@ -67,6 +73,20 @@ static void read_feat(struct feat *f)
 	f->ff = pfw_ft_file_exists("events/filemap/mm_filemap_fault");
 	f->add = pfw_ft_file_exists("events/filemap/mm_filemap_add_to_page_cache");
 	f->sync_ra = pfw_ft_file_exists("events/readahead/page_cache_sync_ra");
+	f->fg_inst = -1;
+	if (!deep)
+		return;
+	if (f->kprobe) {
+		struct pfw_ft_kfile_offs o;
+
+		f->btf = !pfw_ft_btf_offsets(&o, f->btf_why, sizeof(f->btf_why));
+	}
+	if (f->fgraph) {
+		/* 6.1 runs function_graph only in the shared top level */
+		f->fg_inst = pfw_ft_fgraph_in_instance();
+		if (f->fg_inst == 0)
+			f->top_busy = pfw_ft_toplevel_busy(f->busy_why, sizeof(f->busy_why));
+	}
 }
 
 /*
@@ -80,7 +100,7 @@ static void read_feat_any(struct feat *f)
 	pid_t pid;
 
 	if (pfw_ft_is_mounted() || geteuid() != 0) {
-		read_feat(f);
+		read_feat(f, true);
 		return;
 	}
 	memset(f, 0, sizeof(*f));
@@ -95,7 +115,7 @@ static void read_feat_any(struct feat *f)
 		cf.err = ENOENT;
 		if (!unshare(CLONE_NEWNS) && !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) &&
 		    !mount("nodev", PFW_FT_TRACEFS, "tracefs", 0, NULL))
-			read_feat(&cf);
+			read_feat(&cf, true);
 		else
 			cf.err = errno;
 		if (write(pfd[1], &cf, sizeof(cf)) != sizeof(cf))
@@ -215,11 +235,47 @@ static void ft_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 	}
 	res->available = true;
 	if (m == MODE_GRAPH) {
+		const char *where, *file;
+		char busy[PFW_DETAIL_LEN], fsrc[PFW_DETAIL_LEN];
+		bool kp_only = false;
+
+		if (f.fg_inst == 1) {
+			where = "function_graph on handle_mm_fault in a private instance";
+		} else if (f.fg_inst == 0 && f.top_busy && f.kprobe) {
+			/* what ft_open does when it cannot borrow the top level */
+			snprintf(
+				busy, sizeof(busy),
+				"kprobe + kretprobe on handle_mm_fault in a private instance "
+				"(function_graph runs only in the top level here, which is in use: "
+				"%s); latency from the #PF event to the completing return",
+				f.busy_why);
+			where = busy;
+			kp_only = true;
+		} else if (f.fg_inst == 0) {
+			where = "function_graph on handle_mm_fault in the borrowed top level "
+				"(the only place it runs here; restored on exit)";
+		} else {
+			where = "function_graph on handle_mm_fault";
+		}
+		if (f.kprobe && f.btf)
+			file = "kprobe + BTF offsets";
+		else if (f.ff)
+			file = "filemap:mm_filemap_fault";
+		else
+			file = "/proc/PID/maps only (files unmapped before the drain show "
+			       "[unknown])";
 		snprintf(res->attach, sizeof(res->attach), ATTACH_GRAPH);
-		snprintf(res->detail, sizeof(res->detail),
-			 "function_graph on handle_mm_fault; return value from %s%s",
-			 f.retval ? "funcgraph-retval" : "a kretprobe",
-			 pfw_ft_is_mounted() ? "" : "; tracefs will be mounted");
+		res->detail[0] = '\0';
+		str_append(res->detail, sizeof(res->detail), where);
+		str_append(res->detail, sizeof(res->detail),
+			   f.retval && !kp_only ? "return value from funcgraph-retval"
+						: "return value from a kretprobe");
+		snprintf(fsrc, sizeof(fsrc), "file identity from %s%s%s%s", file,
+			 f.kprobe && !f.btf ? " (" : "", f.kprobe && !f.btf ? f.btf_why : "",
+			 f.kprobe && !f.btf ? ")" : "");
+		str_append(res->detail, sizeof(res->detail), fsrc);
+		if (!pfw_ft_is_mounted())
+			str_append(res->detail, sizeof(res->detail), "tracefs will be mounted");
 	} else {
 		snprintf(res->attach, sizeof(res->attach), ATTACH_EVENTS);
 		/* why[] already says why graph was not chosen */
@@ -249,6 +305,24 @@ struct mnt_fd {
 
 #define TID_BUCKETS 1024
 
+enum file_src {
+	FILE_MAPS,    /* /proc/PID/maps at drain time only */
+	FILE_FILEMAP, /* filemap:mm_filemap_fault (6.12+) */
+	FILE_KPROBE,  /* the kprobe's +OFF(%di) fields, offsets from BTF */
+};
+
+static const char *file_src_name(enum file_src f)
+{
+	switch (f) {
+	case FILE_KPROBE:
+		return "kprobe + BTF offsets";
+	case FILE_FILEMAP:
+		return "filemap:mm_filemap_fault";
+	default:
+		return "/proc/PID/maps only (files unmapped before the drain show [unknown])";
+	}
+}
+
 struct ft {
 	struct pfw_session *s;
 	struct tracefs_instance *inst;
@@ -261,7 +335,8 @@ struct ft {
 	char attach[PFW_ATTACH_LEN];
 	char kgroup[32];
 	bool kprobes_made;
-	bool no_fg; /* graph from kprobe + kretprobe alone, in our instance */
+	bool no_fg;		/* graph from kprobe + kretprobe alone, in our instance */
+	enum file_src file_src; /* graph mode: where a fault's (dev, ino, offset) comes from */
 	bool started, stopped;
 	uint64_t not_before; /* top level: records older than our start are someone else's */
 	uint64_t lost_base;
@@ -608,14 +683,16 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 				tid_set(ft, r.child, te->tgid, r.comm);
 		}
 		return 0;
+	case PFW_FT_KP_ENTRY:
 	case PFW_FT_FILEMAP_FAULT:
 		/*
 		 * tracefs has no mmap event: learn (dev, ino) -> path from
 		 * /proc/PID/maps while the process still runs, at most once
 		 * per drain and process.
 		 */
-		if (ft->s->maps && !pfw_maps_path_of(ft->s->maps, pfw_ft_dev_major(r.dev),
-						     pfw_ft_dev_minor(r.dev), r.ino)) {
+		if ((r.type == PFW_FT_FILEMAP_FAULT || (r.has_file && r.regs)) && ft->s->maps &&
+		    !pfw_maps_path_of(ft->s->maps, pfw_ft_dev_major(r.dev), pfw_ft_dev_minor(r.dev),
+				      r.ino)) {
 			struct tid_ent *te = tid_get(ft, r.tid);
 			struct tid_ent *leader = te ? tid_get(ft, te->tgid) : NULL;
 
@@ -790,20 +867,43 @@ static int setup_events(struct ft *ft, const struct feat *f, char *err, size_t e
 static int setup_graph(struct ft *ft, const struct feat *f, bool *have_kprobe, char *err,
 		       size_t errlen)
 {
-	char def[256];
+	char def[512], fetch[256] = "", why[256] = "";
+	struct pfw_ft_kfile_offs offs;
 	int r;
 
 	*have_kprobe = false;
+	ft->file_src = FILE_MAPS;
 	if (f->kprobe) {
 		snprintf(ft->kgroup, sizeof(ft->kgroup), "pfwatch_%d", (int)getpid());
 		ft->kprobes_made = true;
+		if (pfw_ft_btf_offsets(&offs, why, sizeof(why)) ||
+		    pfw_ft_kfile_fetchargs(&offs, fetch, sizeof(fetch))) {
+			fetch[0] = '\0';
+			pfw_session_verbose(ft->s, "no file fields in the kprobe: %s", why);
+		}
 		/* 5.9+ signature (vma, address, flags, regs); $argN needs 4.20+ */
 		snprintf(def, sizeof(def),
-			 "p:%s/hmf handle_mm_fault addr=$arg2:x64 flags=$arg3:x32 regs=$arg4:x64",
-			 ft->kgroup);
+			 "p:%s/hmf handle_mm_fault addr=$arg2:x64 flags=$arg3:x32 "
+			 "regs=$arg4:x64%s%s",
+			 ft->kgroup, fetch[0] ? " " : "", fetch);
 		r = pfw_ft_kprobe_add(def);
+		if (r && fetch[0]) {
+			pfw_session_verbose(
+				ft->s,
+				"kprobe with file fields refused (%s, see " PFW_FT_TRACEFS
+				"/error_log); retrying without them",
+				strerror(-r));
+			fetch[0] = '\0';
+			snprintf(def, sizeof(def),
+				 "p:%s/hmf handle_mm_fault addr=$arg2:x64 flags=$arg3:x32 "
+				 "regs=$arg4:x64",
+				 ft->kgroup);
+			r = pfw_ft_kprobe_add(def);
+		}
 		if (!r)
 			r = enable_event(ft, ft->kgroup, "hmf");
+		if (!r && fetch[0])
+			ft->file_src = FILE_KPROBE;
 		*have_kprobe = !r;
 		if (r)
 			pfw_session_verbose(ft->s,
@@ -834,9 +934,15 @@ static int setup_graph(struct ft *ft, const struct feat *f, bool *have_kprobe, c
 		enable_event(ft, "exceptions", "page_fault_user");
 	if (f->pf_kernel)
 		enable_event(ft, "exceptions", "page_fault_kernel");
-	/* 6.12+: (dev, ino) of the faulting file, so short-lived mappings resolve */
-	if (f->ff)
-		enable_event(ft, "filemap", "mm_filemap_fault");
+	/*
+	 * 6.12+: (dev, ino) of the faulting file, so short-lived mappings
+	 * resolve; redundant with the kprobe's own file fields (same vma,
+	 * same moment), so only when those are missing.
+	 */
+	if (f->ff && ft->file_src != FILE_KPROBE &&
+	    !enable_event(ft, "filemap", "mm_filemap_fault"))
+		ft->file_src = FILE_FILEMAP;
+	pfw_session_verbose(ft->s, "file identity from %s", file_src_name(ft->file_src));
 	if (ft->no_fg) {
 		if (!*have_kprobe) {
 			snprintf(err, errlen,
@@ -899,7 +1005,7 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 				       " (it was not mounted; left mounted)");
 	pfw_ft_cleanup_stale(say_verbose, s);
 
-	read_feat(&f);
+	read_feat(&f, false);
 	ft->mode = choose(&f, s->opts ? s->opts->ftrace_attach : NULL, why, sizeof(why));
 	if (ft->mode == MODE_NONE) {
 		snprintf(err, errlen, "ftrace backend: %s", why);
@@ -981,6 +1087,13 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 			snprintf(s->limits, sizeof(s->limits),
 				 "graph without kprobe: GUP calls told apart by the missing "
 				 "page_fault_* event; retries after a non-major attempt guessed");
+		if (ft->file_src == FILE_MAPS)
+			snprintf(s->limits + strlen(s->limits),
+				 sizeof(s->limits) - strlen(s->limits),
+				 "%sno file identity at fault time (no kernel BTF offsets, no "
+				 "mm_filemap_fault): a file unmapped before the drain shows "
+				 "[unknown]",
+				 s->limits[0] ? "; " : "");
 	}
 	if (!ft->cls && !ft->fold) {
 		snprintf(err, errlen, "out of memory");

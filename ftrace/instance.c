@@ -386,36 +386,54 @@ static int top_write(const char *file, const char *val)
 	return write_file(path, val[0] ? val : "\n", O_TRUNC);
 }
 
-struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen)
+bool pfw_ft_toplevel_busy(char *why, size_t len)
 {
 	static const char *const must_be_empty[] = {
 		"set_ftrace_filter", "set_graph_function", "set_ftrace_pid",
 		"set_event",	     "set_event_pid",
 	};
-	struct pfw_ft_toplevel *t;
 	char v[128];
 
 	if (read_normalized("current_tracer", v, sizeof(v)) || strcmp(v, "nop")) {
-		snprintf(err, errlen,
-			 "the tracefs top level is in use (current_tracer=%s) and this kernel runs "
-			 "function_graph only there; stop the other tracer or use "
-			 "--ftrace-attach=events",
-			 v[0] ? v : "?");
-		*errp = -EBUSY;
-		return NULL;
+		snprintf(why, len, "current_tracer=%s", v[0] ? v : "?");
+		return true;
 	}
 	for (size_t i = 0; i < sizeof(must_be_empty) / sizeof(must_be_empty[0]); i++) {
 		if (!pfw_ft_file_exists(must_be_empty[i]))
 			continue;
 		if (read_normalized(must_be_empty[i], v, sizeof(v)) || v[0]) {
-			snprintf(
-				err, errlen,
-				"the tracefs top level is in use (%s is set) and this kernel runs "
-				"function_graph only there; clear it or use --ftrace-attach=events",
-				must_be_empty[i]);
-			*errp = -EBUSY;
-			return NULL;
+			snprintf(why, len, "%s is set", must_be_empty[i]);
+			return true;
 		}
+	}
+	return false;
+}
+
+int pfw_ft_fgraph_in_instance(void)
+{
+	struct tracefs_instance *inst = pfw_ft_instance_new();
+	bool yes;
+
+	if (!inst)
+		return -(errno ?: EIO);
+	yes = pfw_ft_has_tracer(inst, "function_graph");
+	pfw_ft_instance_remove(inst);
+	return yes;
+}
+
+struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen)
+{
+	struct pfw_ft_toplevel *t;
+	char why[160];
+
+	if (pfw_ft_toplevel_busy(why, sizeof(why))) {
+		snprintf(err, errlen,
+			 "the tracefs top level is in use (%s) and this kernel runs "
+			 "function_graph only there; stop the other tracer or use "
+			 "--ftrace-attach=events",
+			 why);
+		*errp = -EBUSY;
+		return NULL;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {

@@ -37,7 +37,20 @@ static const char fmt_add[] = "name: mm_filemap_add_to_page_cache\nID: 301\nform
 			      "\tfield:unsigned char order;\toffset:36;\tsize:1;\tsigned:0;\n\n"
 			      "print fmt: \"ino=%lx\", REC->i_ino\n";
 
-static unsigned char buf[64];
+/* a kprobe on handle_mm_fault with the file fields btf.c makes (6.1 layout) */
+static const char fmt_hmf[] = "name: hmf\nID: 400\nformat:\n" COMMON
+			      "\tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n"
+			      "\tfield:u64 addr;\toffset:16;\tsize:8;\tsigned:0;\n"
+			      "\tfield:u32 flags;\toffset:24;\tsize:4;\tsigned:0;\n"
+			      "\tfield:u64 regs;\toffset:28;\tsize:8;\tsigned:0;\n"
+			      "\tfield:u64 vmf;\toffset:36;\tsize:8;\tsigned:0;\n"
+			      "\tfield:u64 ino;\toffset:44;\tsize:8;\tsigned:0;\n"
+			      "\tfield:u32 dev;\toffset:52;\tsize:4;\tsigned:0;\n"
+			      "\tfield:u64 start;\toffset:56;\tsize:8;\tsigned:0;\n"
+			      "\tfield:u64 pgoff;\toffset:64;\tsize:8;\tsigned:0;\n\n"
+			      "print fmt: \"(%lx) addr=0x%Lx\", REC->__probe_ip, REC->addr\n";
+
+static unsigned char buf[96];
 
 static struct tep_record *mk(unsigned short id, int pid, uint64_t ts)
 {
@@ -222,11 +235,11 @@ int main(void)
 	fold_one(fo, PFW_FT_KP_ENTRY, 6, 0x1000, 0xffff1);
 	{
 		struct pfw_ft_rec fr = {.type = PFW_FT_FILEMAP_FAULT,
-				       .tid = 6,
-				       .ts = 1100,
-				       .dev = (259u << 20) | 1,
-				       .ino = 12,
-				       .index = 3};
+					.tid = 6,
+					.ts = 1100,
+					.dev = (259u << 20) | 1,
+					.ino = 12,
+					.index = 3};
 
 		pfw_ft_fold_feed(fo, &fr);
 	}
@@ -252,6 +265,96 @@ int main(void)
 	tap_ok(ngot == 2 && !got[1].major && !got[1].has_file && got[1].latency_ns == 200,
 	       "GUP's filemap record is not the next fault's file");
 	pfw_ft_fold_free(fo);
+
+	/*
+	 * File identity from the kprobe: offset = vm_pgoff pages + the page's
+	 * distance from vm_start; anonymous (vmf 0) carries no file whatever
+	 * the faulted reads left in ino/dev.
+	 */
+	{
+		struct pfw_ft_decoder *dk;
+		struct tep_record *rec;
+
+		tap_ok(!tep_parse_format(tep, &ev, fmt_hmf, sizeof(fmt_hmf) - 1, "pfwatch_1"),
+		       "kprobe format parses");
+		dk = pfw_ft_decoder_new(tep, "pfwatch_1");
+		rec = mk(400, 8, 500);
+		rec->size = 72;
+		put64(16, 0x7f0000005123);
+		put32(24, 0x1255);
+		put64(28, 0xffffc90000001000);
+		put64(36, 0xffff888001234500);
+		put64(44, 4242);
+		put32(52, (259u << 20) | 2);
+		put64(56, 0x7f0000001000);
+		put64(64, 16);
+		tap_ok(!pfw_ft_decode(dk, rec, &r) && r.type == PFW_FT_KP_ENTRY && r.has_file &&
+			       r.ino == 4242 && r.dev == ((259u << 20) | 2) && r.index == 16 + 4 &&
+			       r.flags == 0x1255 && r.regs == 0xffffc90000001000,
+		       "kprobe file fields: dev, ino, index = pgoff + (addr - start) / 4096");
+		put64(36, 0);
+		tap_ok(!pfw_ft_decode(dk, rec, &r) && r.type == PFW_FT_KP_ENTRY && !r.has_file,
+		       "anonymous vma (vm_file NULL): no file");
+		put64(36, 0xffff888001234500);
+		put64(56, 0x7f0000009000);
+		tap_ok(!pfw_ft_decode(dk, rec, &r) && !r.has_file,
+		       "address below vm_start: no file");
+		pfw_ft_decoder_free(dk);
+
+		/* the first attempt's file names the fault; a GUP call's never does */
+		fo = pfw_ft_fold_new(collect, NULL, true, false, false);
+		ngot = 0;
+		{
+			struct pfw_ft_rec gup = {.type = PFW_FT_KP_ENTRY,
+						 .tid = 9,
+						 .ts = 10,
+						 .addr = 0x7f0000001000,
+						 .has_file = true,
+						 .ino = 1};
+			struct pfw_ft_rec a1 = {.type = PFW_FT_KP_ENTRY,
+						.tid = 9,
+						.ts = 30,
+						.addr = 0x7f0000002000,
+						.flags = 0x1000,
+						.regs = 0xffff1,
+						.has_file = true,
+						.dev = 7,
+						.ino = 77,
+						.index = 5};
+			struct pfw_ft_rec a2 = a1;
+
+			pfw_ft_fold_feed(fo, &gup);
+			fold_one(fo, PFW_FT_KP_RET, 9, 20, PFW_VM_FAULT_MAJOR);
+			fold_one(fo, PFW_FT_PF_USER, 9, 25, 0x7f0000002000);
+			pfw_ft_fold_feed(fo, &a1);
+			fold_one(fo, PFW_FT_KP_RET, 9, 40, PFW_VM_FAULT_RETRY | PFW_VM_FAULT_MAJOR);
+			a2.ts = 50;
+			a2.flags = PFW_FAULT_FLAG_TRIED;
+			a2.ino = 78;
+			pfw_ft_fold_feed(fo, &a2);
+			fold_one(fo, PFW_FT_KP_RET, 9, 60, 0);
+		}
+		tap_ok(ngot == 1 && got[0].major && got[0].has_file && got[0].ino == 77 &&
+			       got[0].dev == 7 && got[0].index == 5,
+		       "fold: the fault's file is its first attempt's, GUP's ignored");
+		pfw_ft_fold_free(fo);
+	}
+
+	/* offsets from this kernel's BTF: vm_file is a pointer inside vm_area_struct */
+	{
+		struct pfw_ft_kfile_offs o;
+		char why[256], args[256];
+		int rr = pfw_ft_btf_offsets(&o, why, sizeof(why));
+
+		if (rr)
+			tap_skip("BTF offsets: %s", why);
+		else
+			tap_ok(o.vm_file > o.vm_start && o.vm_pgoff > o.vm_start &&
+				       (o.i_ino_size == 4 || o.i_ino_size == 8) &&
+				       !pfw_ft_kfile_fetchargs(&o, args, sizeof(args)) &&
+				       strstr(args, "vmf=+") && strstr(args, "(%di)"),
+			       "BTF offsets of vm_file, vm_start, vm_pgoff, i_ino, s_dev");
+	}
 
 	pfw_ft_decoder_free(d);
 	tep_free(tep);
