@@ -6,7 +6,7 @@
 
 require_root
 require_binaries
-plan 4
+plan 5
 
 T=/sys/kernel/tracing
 row=$("$PFWATCH" --list-backends --format=json | grep '"backend":"ftrace"')
@@ -58,6 +58,30 @@ case " $tracers " in
 	*) not_ok "forced graph mode refused when function_graph is missing" "$grow" ;;
 	esac
 	;;
+esac
+
+# graph mode names its sources as this kernel gives them (KERNEL-NOTES §3):
+# the return value from funcgraph-retval or a kretprobe, the file from the
+# kprobe's BTF-offset fields, mm_filemap_fault, or /proc/PID/maps only
+case "$grow" in
+*'"available":true'*)
+	gdetail=$(json_str detail "$grow")
+	have() { if [ -e "$T/available_tracers" ]; then [ -e "$T/$1" ]; else
+		unshare -m sh -c "mount --make-rprivate / && mount -t tracefs nodev $T && [ -e $T/$1 ]"; fi; }
+	if have options/funcgraph-retval; then want_ret="funcgraph-retval"; else want_ret="a kretprobe"; fi
+	if [ "$have_kp" = yes ] && [ -r /sys/kernel/btf/vmlinux ]; then want_file="kprobe + BTF offsets"
+	elif have events/filemap/mm_filemap_fault; then want_file="filemap:mm_filemap_fault"
+	else want_file="/proc/PID/maps only"; fi
+	case "$gdetail" in
+	*"kprobe + kretprobe"*) want_ret="a kretprobe" ;;
+	esac
+	case "$gdetail" in
+	*"return value from $want_ret"*"file identity from $want_file"*)
+		ok "graph detail: return value from $want_ret, file identity from $want_file" ;;
+	*) not_ok "graph detail: return value from $want_ret, file identity from $want_file" "$gdetail" ;;
+	esac
+	;;
+*) skip "graph detail names its sources" "graph unavailable: $(json_str detail "$grow")" ;;
 esac
 
 erow=$("$PFWATCH" --list-backends --format=json --ftrace-attach=events | grep '"backend":"ftrace"')
