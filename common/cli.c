@@ -317,7 +317,7 @@ static bool mode_ok(const char *arg, const char *const *fixed, const struct pfw_
  */
 static int resolve_cgroup(struct pfw_opts *o)
 {
-	const char *arg = o->cgroup;
+	char *arg = (char *)o->cgroup; /* strdup()ed by the parser, replaced by @path */
 	char *path = NULL;
 	struct statfs sfs;
 	struct stat st;
@@ -345,6 +345,7 @@ static int resolve_cgroup(struct pfw_opts *o)
 		pfw_err("--cgroup '%s': %s; give a cgroup v2 directory, e.g. "
 			"/sys/fs/cgroup/system.slice",
 			arg, strerror(errno));
+		free(arg);
 		return PFW_EXIT_RUNTIME;
 	}
 	if (!S_ISDIR(st.st_mode) || statfs(path, &sfs) < 0 ||
@@ -352,9 +353,11 @@ static int resolve_cgroup(struct pfw_opts *o)
 		pfw_err("--cgroup '%s': not a cgroup v2 directory; give one under the cgroup2 "
 			"mount, e.g. /sys/fs/cgroup/system.slice",
 			arg);
+		free(arg);
 		return PFW_EXIT_RUNTIME;
 	}
 	o->cgroup_id = (uint64_t)st.st_ino;
+	free(arg);
 	return -1;
 }
 
