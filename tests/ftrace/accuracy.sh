@@ -22,7 +22,7 @@ readahead-random:tol:--size=32M --pattern=random --threads=2
 readahead-mixed:tol:--size=32M --pattern=mixed --threads=2
 cached-random:tol:--size=32M --pattern=random --no-evict
 "
-plan 20
+plan 22
 
 within() { # got want tol
 	_d=$(($1 - $2))
@@ -67,9 +67,20 @@ echo "$cases" | while IFS=: read -r name tol args; do
 		else
 			ok "$name: graph mode measures latency ($lat ns max)"
 		fi
+		# MADV_RANDOM: every major is a data-file page, and names it
+		if [ "$tol" = 0 ]; then
+			fmaj=$("$JSONCHECK" get "$pfw_tmp/out.json" file path major |
+				awk -F'\t' -v f="$data" '$1 == f { s += $2 } END { print s + 0 }')
+			if [ "$fmaj" = "$majflt" ]; then
+				ok "$name: all $fmaj majors name $data"
+			else
+				not_ok "$name: all majors name the data file" "$fmaj of $majflt; rows: $("$JSONCHECK" get "$pfw_tmp/out.json" file path major)"
+			fi
+		fi
 		;;
 	"events (approximate)")
 		ok "$name: events mode is labelled approximate"
+		[ "$tol" = 0 ] && skip "$name: all majors name the data file" "graph mode only"
 		;;
 	*) not_ok "$name: attach mode is graph or events (approximate)" "attach '$attach'" ;;
 	esac
