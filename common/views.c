@@ -66,6 +66,8 @@ int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_for
 			close(fd);
 			return -e;
 		}
+		/* stdio's 4 KiB would cost a write() per ~16 fault lines */
+		setvbuf(o->fp, NULL, _IOFBF, 1 << 16);
 	}
 	o->tty = isatty(fileno(o->fp));
 	return 0;
