@@ -69,8 +69,8 @@ struct pfw_perf_sort_key;
 struct pfw_perf_batch {
 	struct pfw_perf_rec *recs, *recs2; /* recs2: compaction target, swapped */
 	size_t nr, cap, recs2_cap;
-	struct pfw_perf_sort_key *keys;
-	size_t keys_cap;
+	struct pfw_perf_sort_key *keys, *keys2; /* keys2: merge target */
+	size_t keys_cap, keys2_cap;
 	uint8_t *arena, *arena2; /* arena2: compaction target, swapped */
 	size_t arena_len, arena_cap, arena2_cap;
 	uint64_t seq;
