@@ -90,10 +90,20 @@ class Bench:
                 for view in ("summary", "events"):
                     cfgs.append((base + "-" + view, "pfwatch",
                                  {"backend": be, "attach": m, "view": view}))
+                if be == "perf":
+                    # one sample per fault, as perf record takes (latency needs two)
+                    cfgs.append((base + "-events-nolat", "pfwatch",
+                                 {"backend": be, "attach": m, "view": "events",
+                                  "args": ["--no-latency"]}))
         if self.a.baseline:
-            # A/B of a change: the same configurations with another build
-            cfgs += [(n + "@base", k, dict(e, bin=self.a.baseline)) for n, k, e in cfgs
-                     if k == "pfwatch"]
+            # A/B of a change: the same configurations with other builds
+            alts = []
+            for i, b in enumerate(self.a.baseline.split(",")):
+                tag, path = b.split("=", 1) if "=" in b else ("base" if not i else
+                                                               "base%d" % i, b)
+                alts += [(n + "@" + tag, k, dict(e, bin=path)) for n, k, e in cfgs
+                         if k == "pfwatch"]
+            cfgs += alts
         if self.a.only:
             keep = set(self.a.only.split(","))
             cfgs = [c for c in cfgs if c[0].split("@")[0] in keep or c[0] == "untraced"]
@@ -145,6 +155,7 @@ class Bench:
                "--view=" + extra["view"], "--format=json", "-o", outfile]
         if extra["attach"]:
             cmd.append("--bpf-attach=" + extra["attach"])
+        cmd += extra.get("args", [])
         return cmd
 
     @staticmethod
@@ -155,6 +166,19 @@ class Bench:
                 with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
                     total += int(f.read().split()[0])
         except OSError:
+            pass
+        return total
+
+    @staticmethod
+    def task_vcsw(pid):
+        total = 0
+        try:
+            for t in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            total += int(line.split()[1])
+        except (OSError, ValueError):
             pass
         return total
 
@@ -224,6 +248,7 @@ class Bench:
                 tr.wait()
                 raise RuntimeError("tracer did not start: " + open(errfile).read().strip())
             cpu0 = self.task_cpu_ns(tr.pid)
+            csw0 = self.task_vcsw(tr.pid)
             # Peak RSS from VmHWM, sampled until it exits: wait4's ru_maxrss
             # starts at our own (python's) RSS, which exec() records as the
             # old mm's high-water mark.
@@ -269,6 +294,8 @@ class Bench:
         done.set()
         sampler.join()
         m["tracer_maxrss_kb"] = hwm[0]
+        # each voluntary context switch is one sleep, so one wake-up
+        m["tracer_wakeups"] = ru.ru_nvcsw - csw0
         err = open(errfile).read()
         m.update(self.parse_tracer(kind, wl, outfile, err, m["faults"]))
         if tr.returncode not in (0, -signal.SIGINT, 130):
@@ -359,6 +386,8 @@ class Bench:
                 s["cpu_ns"] = statistics.median(m["tracer_cpu_ns"] / max(1, m["faults"])
                                                 for m in ok)
                 s["maxrss_kb"] = max(m["tracer_maxrss_kb"] for m in ok)
+                s["wakeups_per_1k"] = statistics.median(
+                    1000.0 * m["tracer_wakeups"] / max(1, m["faults"]) for m in ok)
                 s["cost_ns"] = (s.get("added_cpu_ns") or 0) + s["cpu_ns"]
             if "lost" in ok[0]:
                 s["lost"] = max(m["lost"] for m in ok)
@@ -389,7 +418,9 @@ def main():
                     help="small sizes, 2 repetitions: checks the scripts, not the figures")
     ap.add_argument("--only", help="comma-separated configuration names (plus untraced)")
     ap.add_argument("--baseline", metavar="PFWATCH",
-                    help="also run every pfwatch configuration with this binary (name@base)")
+                    help="[TAG=]PATH[,...]: also run every pfwatch configuration with these "
+                    "builds (named CONFIG@TAG)")
+    ap.add_argument("--workloads", help="comma-separated: major,storm,mixed (default all)")
     ap.add_argument("--skip", default="", help="comma-separated parts: main,rate,threads,size")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -423,10 +454,13 @@ def main():
                "size": {}}
     if "main" not in skip:
         for wl, p in W.items():
+            if a.workloads and wl not in a.workloads.split(","):
+                continue
             b.say("== %s %s" % (wl, json.dumps(p)))
             results["main"][wl] = b.series(wl, p, cfgs, reps)
     # growth and rate: the floors and the events/summary configurations of each backend
-    events_cfgs = [c for c in cfgs if c[0].endswith("-events") or c[0] == "perf-record"]
+    events_cfgs = [c for c in cfgs if c[0].split("@")[0].endswith("-events") or
+                   c[0] == "perf-record"]
     grow = [c for c in cfgs if c[0] in ("untraced", "perf-stat", "perf-record")
             or c[0].startswith("pfwatch-")]
     if "rate" not in skip:
@@ -485,8 +519,8 @@ def render(R):
         L.append("")
         L.append("| configuration | faults | floor CPU/wall ns | in-task ns | tracer ns "
                  "| cost ns | x perf stat | x perf record | wall ns | seen | lost "
-                 "| peak RSS MiB |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+                 "| peak RSS MiB | wake-ups /1k faults |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         base = res.get("untraced", {})
         ps = res.get("perf-stat", {}).get("cost_ns")
         pr = res.get("perf-record", {}).get("cost_ns")
@@ -494,17 +528,18 @@ def render(R):
             if "wl_cpu_ns" in base else "-"
         for name, s in res.items():
             if "error" in s and "reps" not in s:
-                L.append("| %s | failed: %s ||||||||||" % (name, s["error"][:120]))
+                L.append("| %s | failed: %s |||||||||||" % (name, s["error"][:120]))
                 continue
             c = s.get("cost_ns")
-            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 name, s["faults"], floor if name == "untraced" else "",
                 fmt(s.get("added_cpu_ns"), 0), fmt(s.get("cpu_ns"), 0), fmt(c, 0),
                 fmt(c / ps, 2) if c is not None and ps and ps > 0 else "-",
                 fmt(c / pr, 2) if c is not None and pr and pr > 0 else "-",
                 fmt(s.get("added_ns"), 0),
                 fmt(s.get("seen")), fmt(s.get("lost")),
-                fmt(s["maxrss_kb"] / 1024, 1) if "maxrss_kb" in s else "-"))
+                fmt(s["maxrss_kb"] / 1024, 1) if "maxrss_kb" in s else "-",
+                fmt(s.get("wakeups_per_1k"), 1)))
     if R["rate"]:
         L.append("")
         L.append("### lost events vs fault rate (storm, 2 threads; target rate -> achieved "
@@ -514,8 +549,6 @@ def render(R):
         L.append("| configuration | " + " | ".join("%s/s" % r for r in R["rate"]) + " |")
         L.append("|---|" + "---|" * len(R["rate"]))
         for n in names:
-            if n == "untraced":
-                continue
             cells = []
             for r, res in R["rate"].items():
                 s = res.get(n, {})
