@@ -39,12 +39,13 @@ others_running() {
 scenario() { # name signal(none|INT|KILL)
 	objects | sort >"$pfw_tmp/before"
 	# shellcheck disable=SC2046
-	"$PFWATCH" --backend=bpf $(pfw_attach_opts) -q -o /dev/null -- sleep 3 &
+	"$PFWATCH" --backend=bpf $(pfw_attach_opts) -q -o /dev/null -- sleep 5 &
 	run_pid=$!
 	echo "$run_pid" >>"$pfw_tmp/pids"
 	_i=0
 	: >"$pfw_tmp/new"
-	while [ $_i -lt 50 ]; do
+	# under TCG loading and verifying takes seconds: wait while pfwatch lives
+	while [ $_i -lt 300 ] && kill -0 "$run_pid" 2>/dev/null; do
 		objects | sort >"$pfw_tmp/during"
 		# busybox in the guests has no comm(1)
 		grep -vxF -f "$pfw_tmp/before" "$pfw_tmp/during" >"$pfw_tmp/new"
