@@ -43,6 +43,18 @@ struct cg_entry {
 	char *path;
 };
 
+/*
+ * Streamed faults counted by file name for one interval. The aggregation's
+ * file rows are keyed by (dev, inode), and a file created after another was
+ * deleted often gets its inode number: within one interval the churn of
+ * short-lived files would merge into the first name.
+ */
+struct path_slot {
+	char *path; /* NULL: empty */
+	uint64_t hash;
+	uint64_t n[2]; /* [enum pfw_kind] */
+};
+
 struct pfw_serve {
 	const struct pfw_opts *o;
 	struct pfw_metrics *m;
@@ -56,6 +68,8 @@ struct pfw_serve {
 	/* kernel aggregation: the previous cumulative snapshot */
 	struct pfw_agg *prev;
 	bool kernel;
+	struct path_slot *paths;
+	size_t paths_cap, paths_n;
 	/* pid -> cgroup v2 path, while the process lives */
 	struct cg_entry *cg;
 	size_t cg_cap, cg_n;
@@ -319,6 +333,71 @@ static const char *cg_of(struct pfw_serve *sv, pid_t pid)
 	return sv->cg[i].path ? sv->cg[i].path : "[unknown]";
 }
 
+static uint64_t path_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h | 1;
+}
+
+static void paths_add(struct pfw_serve *sv, const char *path, enum pfw_kind kind)
+{
+	uint64_t h = path_hash(path);
+	size_t mask, i;
+
+	if ((sv->paths_n + 1) * 2 > sv->paths_cap) {
+		size_t ncap = sv->paths_cap ? sv->paths_cap * 2 : 256;
+		struct path_slot *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return;
+		for (size_t j = 0; j < sv->paths_cap; j++) {
+			if (!sv->paths[j].path)
+				continue;
+			for (i = sv->paths[j].hash & (ncap - 1); n[i].path;
+			     i = (i + 1) & (ncap - 1))
+				;
+			n[i] = sv->paths[j];
+		}
+		free(sv->paths);
+		sv->paths = n;
+		sv->paths_cap = ncap;
+	}
+	mask = sv->paths_cap - 1;
+	for (i = h & mask; sv->paths[i].path; i = (i + 1) & mask)
+		if (sv->paths[i].hash == h && !strcmp(sv->paths[i].path, path))
+			break;
+	if (!sv->paths[i].path) {
+		sv->paths[i].path = strdup(path);
+		if (!sv->paths[i].path)
+			return;
+		sv->paths[i].hash = h;
+		sv->paths_n++;
+	}
+	sv->paths[i].n[kind]++;
+}
+
+/* fold the interval's names in and start the next interval empty */
+static void paths_fold(struct pfw_serve *sv, uint64_t now)
+{
+	for (size_t i = 0; i < sv->paths_cap; i++) {
+		struct path_slot *p = &sv->paths[i];
+
+		if (!p->path)
+			continue;
+		pfw_metrics_count(sv->m, PFW_FAM_FILE, p->path, p->n[PFW_MAJOR], p->n[PFW_MINOR],
+				  now);
+		free(p->path);
+	}
+	free(sv->paths);
+	sv->paths = NULL;
+	sv->paths_cap = sv->paths_n = 0;
+}
+
 static int tid_cmp(const void *a, const void *b)
 {
 	const struct pfw_thread_stats *x = a, *y = b;
@@ -437,9 +516,12 @@ static void fold(struct pfw_serve *sv, struct pfw_agg *inc, uint64_t now)
 				sv->m, sv->o->faults & PFW_WANT_MAJOR ? PFW_MAJOR : PFW_MINOR,
 				t[i].lat_total_ns);
 	}
-	for (size_t i = 0; i < nf; i++)
-		pfw_metrics_count(sv->m, PFW_FAM_FILE, f[i].path ? f[i].path : "[unknown]",
-				  f[i].major, f[i].minor, now);
+	if (sv->kernel)
+		for (size_t i = 0; i < nf; i++)
+			pfw_metrics_count(sv->m, PFW_FAM_FILE, f[i].path ? f[i].path : "[unknown]",
+					  f[i].major, f[i].minor, now);
+	else
+		paths_fold(sv, now);
 	pfw_metrics_add_totals(sv->m, tot->major, tot->minor, tot->hist);
 	free(t);
 	free(f);
@@ -726,6 +808,7 @@ static void serve_close(struct pfw_serve *sv)
 		free(sv->cg[i].path);
 	free(sv->cg);
 	pfw_agg_free(sv->prev);
+	paths_fold(sv, 0);
 	pfw_metrics_free(sv->m);
 	free(sv->text);
 	free(sv->om);
@@ -752,14 +835,15 @@ static void metrics_tick(struct pfw_session *s)
 
 /*
  * Streamed faults: learn the process' cgroup while it lives (a short-lived
- * one is gone by the next refresh), and the latency sum per kind, which
- * the aggregation's rows do not split.
+ * one is gone by the next refresh), count by file name, and sum the latency
+ * per kind, which the aggregation's rows do not split.
  */
 static void metrics_event(struct pfw_session *s, const struct pfw_event *ev)
 {
 	if (!cur || cur->kernel)
 		return;
 	cg_of(cur, ev->pid);
+	paths_add(cur, ev->path ? ev->path : "[unknown]", ev->kind);
 	if (ev->flags & PFW_EV_LATENCY)
 		pfw_metrics_add_lat_sum(cur->m, ev->kind, ev->latency_ns);
 }
