@@ -701,6 +701,8 @@ stop:
 
 out:
 	cur_session = NULL;
+	/* the attach name may live in the backend's state (ftrace): copy it before close */
+	snprintf(res->attach, sizeof(res->attach), "%s", attach ? attach : "");
 	if (s.backend && s.backend->close)
 		s.backend->close(s.priv);
 	if (c.release_fd >= 0)
@@ -720,7 +722,6 @@ out:
 		restore_signals(&old);
 	res->exit_code = rc;
 	res->backend = s.backend;
-	snprintf(res->attach, sizeof(res->attach), "%s", attach ? attach : "");
 	res->lost = s.lost;
 	if (keep_agg) {
 		res->agg = s.agg;
