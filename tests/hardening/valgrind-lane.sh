@@ -10,8 +10,12 @@ command -v valgrind >/dev/null 2>&1 || {
 	echo "1..0 # SKIP valgrind not installed (apt-get install valgrind)"
 	exit 0
 }
+mkdir -p "$bld/tests/vm"
+vg=$(mktemp -d "$bld/tests/vm/valgrind.XXXXXX") && [ -n "$vg" ] || {
+	echo "Bail out! cannot make a directory under $bld/tests/vm"
+	exit 99
+}
 echo "1..2"
-vg=$(mktemp -d "$bld/tests/vm/valgrind.XXXXXX")
 chmod 0755 "$vg"
 mkdir "$vg/logs"
 chmod 1777 "$vg/logs"
