@@ -385,6 +385,37 @@ static void test_growth(void)
 	pfw_agg_free(a);
 }
 
+/* pages share set slots by runs of 64: bits at the edges of a run, far pages, pids */
+static void test_page_runs(void)
+{
+	static const uint64_t pg[] = {0, 63, 64, 127, 128, 0, 63, 1ull << 30, (1ull << 30) + 1, 65};
+	struct pfw_agg *a = pfw_agg_new();
+	const struct pfw_file_stats *fs;
+	struct pfw_file_stats *f;
+	struct pfw_event e;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
+		e = ev_file(1, 1, PFW_MINOR, 8, 1, 7, pg[i] * 4096, "/runs");
+		pfw_agg_add(a, &e);
+	}
+	/* the same two anonymous pages in two processes: four distinct pages */
+	for (int32_t pid = 1; pid <= 2; pid++)
+		for (int r = 0; r < 2; r++) {
+			e = ev_anon(pid, pid, PFW_MINOR, 0x7f0000005000ull, "[anon]");
+			pfw_agg_add(a, &e);
+			e = ev_anon(pid, pid, PFW_MINOR, 0x7f0000005000ull + 64 * 4096, "[anon]");
+			pfw_agg_add(a, &e);
+		}
+	n = pfw_agg_files(a, &f);
+	fs = file_of(f, n, "/runs");
+	tap_is_u64(fs ? fs->pages : 0, 8, "page runs: 0 63 64 127 128 65 and two far pages");
+	fs = file_of(f, n, "[anon]");
+	tap_is_u64(fs ? fs->pages : 0, 4, "page runs: same anonymous pages in two pids");
+	free(f);
+	pfw_agg_free(a);
+}
+
 int main(void)
 {
 	test_counts();
@@ -392,5 +423,6 @@ int main(void)
 	test_merge();
 	test_sort();
 	test_growth();
+	test_page_runs();
 	return tap_done();
 }
