@@ -5,6 +5,8 @@
  * per fault, so it allocates nothing: a pid cache, a last-hit index per pid
  * and a binary search.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -232,10 +234,18 @@ struct comm_ent {
 	char comm[PFW_COMM_LEN];
 };
 
+#define PFW_MAPS_MOUNTS 16
+
 struct pfw_maps {
-	struct kvtab pids;  /* pid -> struct pidmaps * */
-	struct kvtab comms; /* tid -> struct comm_ent * */
-	struct kvtab paths; /* (inode, dev) -> interned path */
+	struct kvtab pids;	      /* pid -> struct pidmaps * */
+	struct kvtab comms;	      /* tid -> struct comm_ent * */
+	struct kvtab paths;	      /* (inode, dev) -> interned path */
+	struct kvtab by_handle_tried; /* (inode, dev) open_by_handle_at() refused */
+	struct {
+		uint64_t dev; /* dev_key() */
+		int fd;	      /* -1: no usable mount of the device */
+	} mnt[PFW_MAPS_MOUNTS];
+	int nmnt;
 	struct strset strs;
 	pid_t cache_pid; /* last pid looked up, 0 = none */
 	struct pidmaps *cache_pm;
@@ -288,6 +298,10 @@ void pfw_maps_free(struct pfw_maps *m)
 	kv_free(&m->pids);
 	kv_free(&m->comms);
 	kv_free(&m->paths);
+	kv_free(&m->by_handle_tried);
+	for (i = 0; i < (size_t)m->nmnt; i++)
+		if (m->mnt[i].fd >= 0)
+			close(m->mnt[i].fd);
 	str_free(&m->strs);
 	free(m);
 }
@@ -936,6 +950,18 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 		close(dfd);
 		return r == -ENOENT ? -ESRCH : r;
 	}
+	/*
+	 * A live process with an mm always has mappings: an empty read is a
+	 * zombie (exit_mm() ran, /proc/PID stays until it is reaped) or a
+	 * kernel thread. Its faults still queued in a backend's buffer need
+	 * the table we knew, so keep it.
+	 */
+	if (!len) {
+		free(buf);
+		load_comms(m, dfd, pid);
+		close(dfd);
+		return -ESRCH;
+	}
 	r = pfw_maps_parse(m, pid, buf, len);
 	free(buf);
 	if (r >= 0)
@@ -943,4 +969,122 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 	load_comms(m, dfd, pid);
 	close(dfd);
 	return r < 0 ? r : 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (const char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * A directory fd on a mount of (major, minor) whose root is the
+ * filesystem's root (a bind mount of a subtree would make d_path() of a
+ * file outside it unreachable), cached per device, -1 when there is none.
+ */
+static int mount_fd_of(struct pfw_maps *m, uint32_t major, uint32_t minor)
+{
+	uint64_t key = dev_key(major, minor);
+	char *line = NULL, *root = NULL, *mnt = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int fd = -1;
+
+	for (int i = 0; i < m->nmnt; i++)
+		if (m->mnt[i].dev == key)
+			return m->mnt[i].fd;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && fd < 0 && getline(&line, &cap, f) > 0) {
+		unsigned int maj, min;
+
+		free(root);
+		free(mnt);
+		root = mnt = NULL;
+		if (sscanf(line, "%*d %*d %u:%u %ms %ms", &maj, &min, &root, &mnt) != 4 ||
+		    maj != major || min != minor || strcmp(root, "/"))
+			continue;
+		unescape_octal(mnt);
+		/* open_by_handle_at() refuses an O_PATH mount fd (fdget(): EBADF) */
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	free(line);
+	free(root);
+	free(mnt);
+	if (f)
+		fclose(f);
+	if (m->nmnt < PFW_MAPS_MOUNTS) {
+		m->mnt[m->nmnt].dev = key;
+		m->mnt[m->nmnt++].fd = fd;
+	}
+	return fd;
+}
+
+/* include/linux/exportfs.h: { u32 ino; u32 gen; }, what ext2/3/4 decode */
+#define PFW_FILEID_INO32_GEN 1
+
+const char *pfw_maps_path_by_inode(struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor,
+				   uint64_t inode)
+{
+	struct {
+		struct file_handle fh;
+		uint32_t id[2];
+	} h;
+	char link[64], buf[PATH_MAX + 16];
+	const char *path = pfw_maps_path_of(m, dev_major, dev_minor, inode);
+	struct pfw_mapping x = {
+		.inode = inode,
+		.dev_major = dev_major,
+		.dev_minor = dev_minor,
+		.file = true,
+	};
+	struct kv_slot *tried;
+	struct stat st;
+	bool created;
+	ssize_t n;
+	int mfd, fd;
+
+	if (path || !inode || inode > UINT32_MAX)
+		return path;
+	tried = kv_get(&m->by_handle_tried, inode, dev_key(dev_major, dev_minor), &created);
+	if (!tried || !created)
+		return NULL;
+	mfd = mount_fd_of(m, dev_major, dev_minor);
+	if (mfd < 0)
+		return NULL;
+	h.fh.handle_bytes = sizeof(h.id);
+	h.fh.handle_type = PFW_FILEID_INO32_GEN;
+	h.id[0] = (uint32_t)inode;
+	/* ext4_nfs_get_inode() compares the generation only when it is non-zero */
+	h.id[1] = 0;
+	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	/*
+	 * A dentry the handle had to build (not in the dcache) is disconnected
+	 * and d_path() names it "/": that is no name. A recently mapped file
+	 * is cached.
+	 */
+	if (n <= 1 || (size_t)n >= sizeof(buf) - 1 || buf[0] != '/' || fstat(fd, &st) ||
+	    !S_ISREG(st.st_mode) || st.st_ino != inode) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	x.path = str_intern(&m->strs, buf, (size_t)n);
+	if (x.path)
+		index_path(m, &x);
+	return x.path;
 }

@@ -37,9 +37,11 @@ void pfw_maps_free(struct pfw_maps *m);
  * escapes (any with a backslash) is taken exactly from
  * /proc/PID/map_files/START-END, else "\012" is decoded to "\n" (a literal
  * "\012" in a name is then misread). Comms keep every byte but the one
- * "\n" /proc appends.
+ * "\n" /proc appends. A process that is gone, or whose maps read empty
+ * (a zombie: its mm is released before it is reaped), keeps the table
+ * known so far: its faults may still be queued.
  * @procfs: "/proc" (tests point it elsewhere)
- * Return: 0 or -errno (-ESRCH when the process is gone).
+ * Return: 0 or -errno (-ESRCH when the process is gone or a zombie).
  */
 int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid);
 
@@ -50,8 +52,22 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid);
  * holds the file open. Feeds pfw_maps_path_of().
  * Return: 0, -ENOENT (no such open file), -ESRCH or -errno.
  */
-int pfw_maps_learn_fd_path(struct pfw_maps *m, const char *procfs, pid_t pid,
-			   uint32_t dev_major, uint32_t dev_minor, uint64_t inode);
+int pfw_maps_learn_fd_path(struct pfw_maps *m, const char *procfs, pid_t pid, uint32_t dev_major,
+			   uint32_t dev_minor, uint64_t inode);
+
+/**
+ * pfw_maps_path_by_inode() - name (dev, inode) with no process to ask: the
+ * mapping and the process may be gone before a backend's buffer is read.
+ * Opens the inode by a file handle (FILEID_INO32_GEN, generation 0, which
+ * ext2/3/4 accept) on a mount of the device whose root is the filesystem's
+ * root, and reads the name back from /proc/self/fd (" (deleted)" appended
+ * like maps). Needs CAP_DAC_READ_SEARCH; filesystems with other handle
+ * formats refuse it. One attempt per (dev, inode); a name found feeds
+ * pfw_maps_path_of().
+ * Return: the interned path (the known one if any), or NULL.
+ */
+const char *pfw_maps_path_by_inode(struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor,
+				   uint64_t inode);
 
 /**
  * pfw_maps_parse() - parse the text of a /proc/PID/maps file into @pid's

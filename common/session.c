@@ -121,6 +121,10 @@ static void resolve_path(struct pfw_session *s, struct pfw_event *ev)
 			if (m && m->inode == ev->inode)
 				ev->path = m->path;
 		}
+		/* the mapping (or the process) is gone before its fault was read */
+		if (!ev->path)
+			ev->path = pfw_maps_path_by_inode(s->maps, ev->dev_major, ev->dev_minor,
+							  ev->inode);
 	} else if (ev->flags & PFW_EV_ADDR) {
 		m = pfw_maps_find(s->maps, ev->pid, ev->addr);
 		if (!m && may_reload(ev->pid) && pfw_maps_load_proc(s->maps, "/proc", ev->pid) == 0)

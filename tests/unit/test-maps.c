@@ -5,11 +5,13 @@
  * the comm table and the (dev, inode) index, and pfw_maps_load_proc() on
  * this very process. "test-maps --bench" prints lookups per second.
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -895,6 +897,136 @@ static void test_fd_path(void)
 	pfw_maps_free(m);
 }
 
+/* 'Z' once @pid has exited and is not yet reaped */
+static bool is_zombie(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool z = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		z = p[2] == 'Z';
+	fclose(f);
+	return z;
+}
+
+/*
+ * A process that exits is a zombie (empty maps) and then gone while its
+ * faults may still be queued in a backend's buffer: reloading must keep
+ * what was known, or those faults become "[unknown]".
+ */
+static void test_zombie_keeps(void)
+{
+	struct pfw_maps *m = pfw_maps_new();
+	char tmpl[] = "/tmp/pfw-zombie-XXXXXX";
+	const struct pfw_mapping *x;
+	int fd = mkstemp(tmpl), pfd[2], i, r;
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+	pid_t child;
+	char c;
+
+	if (fd < 0 || ftruncate(fd, 4 * pg) || pipe(pfd)) {
+		tap_skip("zombie: cannot create a temp file");
+		pfw_maps_free(m);
+		return;
+	}
+	p = mmap(NULL, 4 * pg, PROT_READ, MAP_SHARED, fd, 0);
+	child = fork();
+	if (child == 0) {
+		close(pfd[1]);
+		/* until the parent has read our maps */
+		if (read(pfd[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[0]);
+	r = pfw_maps_load_proc(m, "/proc", child);
+	x = pfw_maps_find(m, child, (uint64_t)(uintptr_t)p + pg);
+	tap_is_str(r == 0 && x ? x->path : NULL, tmpl, "zombie: live child's mapping known");
+	close(pfd[1]);
+	for (i = 0; i < 2000 && !is_zombie(child); i++)
+		usleep(1000);
+	if (!is_zombie(child)) {
+		tap_skip("zombie: child did not become a zombie in 2 s");
+	} else {
+		r = pfw_maps_load_proc(m, "/proc", child);
+		tap_is_u64((uint64_t)(int64_t)r, (uint64_t)(int64_t)-ESRCH,
+			   "zombie: reload of a zombie (empty maps) is -ESRCH");
+		x = pfw_maps_find(m, child, (uint64_t)(uintptr_t)p + pg);
+		tap_is_str(x ? x->path : NULL, tmpl, "zombie: the known mapping stays");
+	}
+	waitpid(child, NULL, 0);
+	r = pfw_maps_load_proc(m, "/proc", child);
+	tap_is_u64((uint64_t)(int64_t)r, (uint64_t)(int64_t)-ESRCH,
+		   "zombie: reload of the reaped pid is -ESRCH");
+	x = pfw_maps_find(m, child, (uint64_t)(uintptr_t)p + pg);
+	tap_is_str(x ? x->path : NULL, tmpl, "zombie: reaped, the known mapping stays");
+	munmap(p, 4 * pg);
+	close(fd);
+	unlink(tmpl);
+	pfw_maps_free(m);
+}
+
+/* (dev, inode) -> name through open_by_handle_at(), nothing mapped or open */
+static void test_path_by_inode(void)
+{
+	struct pfw_maps *m = pfw_maps_new();
+	char dir[] = "/tmp/pfw-byino-XXXXXX", path[PATH_MAX], del[PATH_MAX + 16];
+	struct {
+		struct file_handle fh;
+		unsigned char id[128];
+	} h;
+	const char *got, *again;
+	struct stat st;
+	int fd, mnt;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("by inode: mkdtemp failed");
+		pfw_maps_free(m);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/by inode\n\\012.dat", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	h.fh.handle_bytes = sizeof(h.id);
+	if (fd < 0 || fstat(fd, &st)) {
+		tap_skip("by inode: cannot create %s", path);
+	} else if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) || h.fh.handle_type != 1) {
+		tap_skip("by inode: /tmp's filesystem has no FILEID_INO32_GEN handles");
+	} else if (geteuid() != 0) {
+		tap_skip("by inode: open_by_handle_at() needs CAP_DAC_READ_SEARCH");
+	} else {
+		close(fd);
+		fd = -1;
+		got = pfw_maps_path_by_inode(m, major(st.st_dev), minor(st.st_dev), st.st_ino);
+		tap_is_str(got, path, "by inode: a closed, unmapped file's exact name");
+		again = pfw_maps_path_of(m, major(st.st_dev), minor(st.st_dev), st.st_ino);
+		tap_ok(got && again == got, "by inode: the name feeds path_of");
+		tap_ok(!pfw_maps_path_by_inode(m, major(st.st_dev), minor(st.st_dev),
+					       st.st_ino + 1000000007ull),
+		       "by inode: a number no file has is NULL");
+		tap_ok(!pfw_maps_path_by_inode(m, 0, 4242, st.st_ino),
+		       "by inode: a device with no mount is NULL");
+		/* open but unlinked: named like /proc/PID/maps does */
+		fd = open(path, O_RDONLY);
+		unlink(path);
+		pfw_maps_free(m);
+		m = pfw_maps_new();
+		snprintf(del, sizeof(del), "%s (deleted)", path);
+		tap_is_str(pfw_maps_path_by_inode(m, major(st.st_dev), minor(st.st_dev), st.st_ino),
+			   del, "by inode: an unlinked open file is '(deleted)'");
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+	pfw_maps_free(m);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -978,5 +1110,7 @@ int main(int argc, char **argv)
 	test_load_proc();
 	test_exact_names();
 	test_fd_path();
+	test_zombie_keeps();
+	test_path_by_inode();
 	return tap_done();
 }
