@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <linux/types.h>
@@ -18,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -411,6 +414,61 @@ static void learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
 				       e->ino);
 }
 
+/*
+ * The file behind @link (a /proc/PID/fd or map_files entry): stat() follows
+ * it to the open file itself, readlink() gives d_path(), exact.
+ */
+static bool file_of_link(const char *link, struct stat *st, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (stat(link, st) || !S_ISREG(st->st_mode))
+		return false;
+	n = readlink(link, buf, len - 1);
+	if (n <= 0 || (size_t)n >= len - 1 || buf[0] != '/')
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/*
+ * kprobe-nobtf: a new mapping, announced before the faults on it. Insert
+ * the exact range now: its faults may be read after a munmap(), when
+ * neither /proc/PID/maps nor map_files show it, and a whole re-read of the
+ * maps then would also drop other threads' mappings whose faults are still
+ * queued. The file comes from the fd the caller mapped (usually still open:
+ * fadvise, reads, close come after), else from map_files while it is
+ * mapped. The ELF loader's mappings (no length) re-read the maps: it runs
+ * in exec, before any fault of the new image.
+ */
+static void announce_mmap(struct pfw_maps *maps, const struct pfw_bpf_event *e)
+{
+	char link[96], buf[PATH_MAX + 16];
+	struct stat st;
+
+	if (!e->ip || !pfw_maps_known(maps, e->pid)) {
+		pfw_maps_load_proc(maps, "/proc", e->pid);
+		if (!e->ip)
+			return;
+	}
+	if (!(e->flags & PFW_BPF_F_MMAP_FD)) {
+		pfw_maps_mmap(maps, e->pid, e->addr, e->ip, 0, 0, 0, 0, NULL);
+		return;
+	}
+	snprintf(link, sizeof(link), "/proc/%u/fd/%llu", e->pid, (unsigned long long)e->ino);
+	if (!file_of_link(link, &st, buf, sizeof(buf))) {
+		snprintf(link, sizeof(link), "/proc/%u/map_files/%llx-%llx", e->pid,
+			 (unsigned long long)e->addr, (unsigned long long)(e->addr + e->ip));
+		if (!file_of_link(link, &st, buf, sizeof(buf))) {
+			/* a device, or gone already: the maps are the best left */
+			pfw_maps_load_proc(maps, "/proc", e->pid);
+			return;
+		}
+	}
+	pfw_maps_mmap(maps, e->pid, e->addr, e->ip, e->offset, major(st.st_dev), minor(st.st_dev),
+		      st.st_ino, buf);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct bpf_priv *p = ctx;
@@ -420,10 +478,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < hdr)
 		return 0;
-	/* kprobe-nobtf: a new mapping; learn it while it exists */
 	if (e->flags & PFW_BPF_F_MMAP) {
 		if (p->s->maps)
-			pfw_maps_load_proc(p->s->maps, "/proc", e->pid);
+			announce_mmap(p->s->maps, e);
 		return 0;
 	}
 	/*
@@ -802,6 +859,18 @@ static int start_nobtf(struct bpf_priv *p)
 
 	/* mmaps and forks first: their records must precede the faults they explain */
 	ret = add_link(p, bpf_program__attach_kprobe(nb->progs.pfw_nb_mmap, true, "vm_mmap_pgoff"));
+	if (!ret) {
+		/* without it (inlined, renamed) every mmap re-reads the maps, as before */
+		int r = add_link(p, bpf_program__attach(nb->progs.pfw_nb_mmap_exit));
+
+		if (!r)
+			r = add_link(p, bpf_program__attach(nb->progs.pfw_nb_mmap_enter));
+		if (r)
+			pfw_session_verbose(p->s,
+					    "ksys_mmap_pgoff not probed (%s): short-lived "
+					    "mappings may be unnamed",
+					    strerror(-r));
+	}
 	if (!ret && p->follow_forks) {
 		ret = add_link(p, bpf_program__attach_kprobe(nb->progs.pfw_nb_fork, true,
 							     fork_function()));

@@ -21,8 +21,14 @@
 #define PFW_BPF_F_USER	  (1u << 5)
 /* not a fault: summary mode announcing a new (dev, ino) for path resolution */
 #define PFW_BPF_F_NEWFILE (1u << 16)
-/* not a fault: kprobe-nobtf announcing a new mapping at addr (re-read the maps) */
-#define PFW_BPF_F_MMAP (1u << 17)
+/*
+ * not a fault: kprobe-nobtf announcing a new mapping at addr. From mmap(2)
+ * (ksys_mmap_pgoff) ip is its length and offset its file offset in bytes,
+ * and with PFW_BPF_F_MMAP_FD ino is the fd it maps; ip == 0 (an ELF loader
+ * mapping, vm_mmap_pgoff alone) means re-read the maps.
+ */
+#define PFW_BPF_F_MMAP	  (1u << 17)
+#define PFW_BPF_F_MMAP_FD (1u << 18)
 
 /* indexes of the per-CPU "counters" array */
 enum pfw_bpf_counter {

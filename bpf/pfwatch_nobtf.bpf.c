@@ -5,9 +5,9 @@
  * no knowledge of kernel struct layouts: the registers of a probed call (the
  * arguments), the return value, and the user registers the fault saved
  * (struct pt_regs is the x86-64 uapi layout). Files are resolved in user
- * space from the address: every successful mmap is announced so the loader
- * re-reads /proc/PID/maps before the faults on the new mapping arrive (one
- * ring buffer keeps the order). A separate object: one CO-RE relocation
+ * space from the address: every successful mmap is announced (range, file
+ * offset, fd) before the faults on the new mapping arrive (one ring buffer
+ * keeps the order), and the loader inserts that range. A separate object: one CO-RE relocation
  * anywhere in an object makes libbpf demand the kernel's BTF to load it.
  *
  * Streams only (no in-kernel aggregation): the per-file maps are keyed by
@@ -273,14 +273,114 @@ int BPF_KPROBE(pfw_nb_exit)
 }
 
 /*
+ * mmap(2) arguments, from ksys_mmap_pgoff(addr, len, prot, flags, fd, pgoff)
+ * (every kernel since 4.16 routes mmap and mmap_pgoff through it): user
+ * space names the file from /proc/PID/fd/FD when the call returns, while the
+ * caller most likely still holds it, and inserts the exact range, so faults
+ * resolve after a quick munmap. Re-reading /proc/PID/maps instead lost
+ * short-lived mappings (5 of 17 majors named in a guest).
+ */
+struct mmap_call {
+	__u64 len;
+	__u64 pgoff;
+	__s32 fd;
+	__u32 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct mmap_call);
+} mmap_calls SEC(".maps");
+
+#define PFW_MAP_ANONYMOUS 0x20
+
+/* six arguments: libbpf 1.1's BPF_KPROBE takes five; the sixth is in %r9 */
+SEC("kprobe/ksys_mmap_pgoff")
+int pfw_nb_mmap_enter(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mmap_call c = {
+		.len = PT_REGS_PARM2(ctx),
+		.pgoff = ctx->r9,
+		.fd = (__s32)PT_REGS_PARM5(ctx),
+		.flags = (__u32)PT_REGS_PARM4(ctx),
+	};
+
+	if (!wanted())
+		return 0;
+	bpf_map_update_elem(&mmap_calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void emit_mmap(void *ctx, __u64 start, __u64 len, __u64 off, __s32 fd,
+				      __u32 flags)
+{
+	static const __u32 zero;
+	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 size = sizeof(*ev) - sizeof(ev->stack);
+	long err;
+
+	if (!ev)
+		return;
+	__builtin_memset(ev, 0, size);
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->addr = start;
+	ev->ip = len;
+	ev->offset = off;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->flags = PFW_BPF_F_MMAP;
+	if (!(flags & PFW_MAP_ANONYMOUS) && fd >= 0) {
+		ev->ino = (__u32)fd;
+		ev->flags |= PFW_BPF_F_MMAP_FD;
+	}
+	if (use_ringbuf)
+		err = bpf_ringbuf_output(&events, ev, size, 0);
+	else
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
+	if (err)
+		count(PFW_BPF_CNT_LOST);
+}
+
+SEC("kretprobe/ksys_mmap_pgoff")
+int BPF_KRETPROBE(pfw_nb_mmap_exit, unsigned long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mmap_call *c = bpf_map_lookup_elem(&mmap_calls, &tid);
+	__u64 len, off;
+	__u32 flags;
+	__s32 fd;
+
+	if (!c)
+		return 0;
+	len = (c->len + 4095) & ~4095ull;
+	off = c->pgoff << 12;
+	fd = c->fd;
+	flags = c->flags;
+	bpf_map_delete_elem(&mmap_calls, &tid);
+	if (ret >= (unsigned long)-4095 || !len)
+		return 0;
+	emit_mmap(ctx, ret, len, off, fd, flags);
+	return 0;
+}
+
+/*
  * vm_mmap_pgoff() returns the address of every mmap(2) and of the ELF
- * loader's mappings: announce it so user space re-reads the maps while the
- * mapping exists, before this process's faults on it (same ring buffer).
+ * loader's mappings: announce the latter so user space re-reads the maps
+ * while the mapping exists, before this process's faults on it (same ring
+ * buffer). Inside ksys_mmap_pgoff() the exit probe above says more.
  */
 SEC("kretprobe/vm_mmap_pgoff")
 int BPF_KRETPROBE(pfw_nb_mmap, unsigned long ret)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
 	if (ret >= (unsigned long)-4095 || !wanted())
+		return 0;
+	if (bpf_map_lookup_elem(&mmap_calls, &tid))
 		return 0;
 	emit(ctx, ret, 0, 0, 0, PFW_BPF_F_MMAP);
 	return 0;
