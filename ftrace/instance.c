@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -284,6 +285,7 @@ struct pfw_ft_toplevel {
 	char file[TOP_MAX][128];
 	char val[TOP_MAX][128];
 	char state_path[128];
+	int lock_fd;
 };
 
 /*
@@ -421,12 +423,53 @@ int pfw_ft_fgraph_in_instance(void)
 	return yes;
 }
 
+/*
+ * Two pfwatch runs starting together both find the top level idle, both
+ * save "idle" and arm it, and the second saves the first's values as the
+ * ones to restore: the 6.1 lane's "two at once" left function_graph armed
+ * with the first run's pid filter. One holder at a time, by a lock the
+ * kernel drops when its holder dies (SIGKILL included).
+ */
+static int toplevel_lock(void)
+{
+	int fd;
+
+	if (mkdir("/run", 0755) && errno != EEXIST)
+		return -errno;
+	if (mkdir(STATE_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	fd = open(STATE_DIR "/toplevel.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	return fd;
+}
+
 struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen)
 {
 	struct pfw_ft_toplevel *t;
 	char why[160];
+	int lock_fd = toplevel_lock();
 
+	if (lock_fd < 0) {
+		*errp = lock_fd;
+		if (lock_fd == -EBUSY)
+			snprintf(
+				err, errlen,
+				"another pfwatch holds the tracefs top level, and this kernel runs "
+				"function_graph only there");
+		else
+			snprintf(err, errlen, "cannot lock " STATE_DIR "/toplevel.lock: %s",
+				 strerror(-lock_fd));
+		return NULL;
+	}
 	if (pfw_ft_toplevel_busy(why, sizeof(why))) {
+		close(lock_fd);
 		snprintf(err, errlen,
 			 "the tracefs top level is in use (%s) and this kernel runs "
 			 "function_graph only there; stop the other tracer or use "
@@ -437,6 +480,7 @@ struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
+		close(lock_fd);
 		*errp = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -447,9 +491,11 @@ struct pfw_ft_toplevel *pfw_ft_toplevel_take(int *errp, char *err, size_t errlen
 		snprintf(err, errlen,
 			 "cannot save the tracefs top level's state to " STATE_DIR ": %s",
 			 strerror(-*errp));
+		close(lock_fd);
 		free(t);
 		return NULL;
 	}
+	t->lock_fd = lock_fd;
 	return t;
 }
 
@@ -484,6 +530,8 @@ void pfw_ft_toplevel_restore(struct pfw_ft_toplevel *t)
 	for (int i = t->n - 1; i >= 0; i--)
 		top_write(t->file[i], t->val[i]);
 	unlink(t->state_path);
+	/* only now may the next run look at the top level */
+	close(t->lock_fd);
 	free(t);
 }
 
