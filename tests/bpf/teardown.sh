@@ -36,6 +36,10 @@ others_running() {
 	return 1
 }
 
+# lines of $2 that are (not) lines of $1, whole-line matches
+lines_not_in() { awk 'NR == FNR { s[$0] = 1; next } !($0 in s)' "$1" "$2"; }
+lines_in() { awk 'NR == FNR { s[$0] = 1; next } $0 in s' "$1" "$2"; }
+
 scenario() { # name signal(none|INT|KILL)
 	objects | sort >"$pfw_tmp/before"
 	# shellcheck disable=SC2046
@@ -47,8 +51,9 @@ scenario() { # name signal(none|INT|KILL)
 	# under TCG loading and verifying takes seconds: wait while pfwatch lives
 	while [ $_i -lt 300 ] && kill -0 "$run_pid" 2>/dev/null; do
 		objects | sort >"$pfw_tmp/during"
-		# busybox in the guests has no comm(1)
-		grep -vxF -f "$pfw_tmp/before" "$pfw_tmp/during" >"$pfw_tmp/new"
+		# busybox in the guests has no comm(1), and its grep -v -f with an
+		# empty pattern file (nothing before) prints nothing
+		lines_not_in "$pfw_tmp/before" "$pfw_tmp/during" >"$pfw_tmp/new"
 		grep -q '^link' "$pfw_tmp/new" && break
 		sleep 0.1
 		_i=$((_i + 1))
@@ -62,7 +67,7 @@ scenario() { # name signal(none|INT|KILL)
 	_i=0
 	while [ $_i -lt 50 ]; do
 		objects | sort >"$pfw_tmp/after"
-		left=$(grep -xF -f "$pfw_tmp/new" "$pfw_tmp/after" | tr '\n' ' ')
+		left=$(lines_in "$pfw_tmp/new" "$pfw_tmp/after" | tr '\n' ' ')
 		[ -z "$left" ] && break
 		if others_running; then
 			sleep 0.5
