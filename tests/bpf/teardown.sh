@@ -36,9 +36,10 @@ others_running() {
 	return 1
 }
 
-# lines of $2 that are (not) lines of $1, whole-line matches
-lines_not_in() { awk 'NR == FNR { s[$0] = 1; next } !($0 in s)' "$1" "$2"; }
-lines_in() { awk 'NR == FNR { s[$0] = 1; next } $0 in s' "$1" "$2"; }
+# lines of $2 that are (not) lines of $1, whole-line matches (not
+# NR == FNR: with $1 empty that holds all through $2)
+lines_not_in() { awk 'FILENAME == ARGV[1] { s[$0] = 1; next } !($0 in s)' "$1" "$2"; }
+lines_in() { awk 'FILENAME == ARGV[1] { s[$0] = 1; next } $0 in s' "$1" "$2"; }
 
 scenario() { # name signal(none|INT|KILL)
 	objects | sort >"$pfw_tmp/before"
@@ -59,6 +60,10 @@ scenario() { # name signal(none|INT|KILL)
 		_i=$((_i + 1))
 	done
 	_n=$(wc -l <"$pfw_tmp/new")
+	if [ "$_n" -eq 0 ]; then
+		diag "$1: nothing new in $_i polls; bpftool prog show now: $("$BPFTOOL" prog show 2>&1 | head -n 4 | tr '\n' '|')"
+		diag "  before: $(tr '\n' ' ' <"$pfw_tmp/before") during: $(tr '\n' ' ' <"$pfw_tmp/during")"
+	fi
 	grep -q '^prog' "$pfw_tmp/new" && grep -q '^map' "$pfw_tmp/new" && grep -q '^link' "$pfw_tmp/new"
 	_seen=$?
 	[ "$2" = none ] || kill "-$2" "$run_pid" 2>/dev/null
