@@ -550,9 +550,10 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 			pfw_info(1, "limits: %s", s.limits);
 	}
 
+	/* the session first: a signal right after the handlers are in must stop it */
+	cur_session = &s;
 	install_signals(&old);
 	signals = true;
-	cur_session = &s;
 	s.view->begin(&s);
 	s.start_ns = pfw_now_ns();
 	r = s.backend->start(s.priv);
@@ -597,7 +598,7 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 		}
 	}
 
-	while (!s.stop) {
+	while (!s.stop && !got_signal) {
 		int timeout = POLL_MS;
 		uint64_t now, drain_start;
 
