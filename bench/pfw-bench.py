@@ -421,8 +421,14 @@ def main():
                     help="[TAG=]PATH[,...]: also run every pfwatch configuration with these "
                     "builds (named CONFIG@TAG)")
     ap.add_argument("--workloads", help="comma-separated: major,storm,mixed (default all)")
+    ap.add_argument("--render", metavar="RESULTS_JSON",
+                    help="only print the Markdown of an earlier results.json")
     ap.add_argument("--skip", default="", help="comma-separated parts: main,rate,threads,size")
     a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            sys.stdout.write(render(json.load(f)))
+        return 0
     if os.geteuid() != 0:
         print("pfw-bench: needs root (pfwatch bpf/ftrace, perf -p on any process)",
               file=sys.stderr)
@@ -512,7 +518,8 @@ def render(R):
              "beyond the floor; *wall* = added wall time of the faulting phase (noisy on "
              "a shared machine). Ratios are cost over the peer's cost. *seen* = faults the "
              "tracer reported, *lost* = faults it says (or we find) it missed; peak RSS is "
-             "the tracer's VmHWM.")
+             "the tracer's VmHWM. A negative figure is below the noise (a major fault's "
+             "CPU time varies by a few us from run to run).")
     for wl, res in R["main"].items():
         L.append("")
         L.append("### %s (%s)" % (wl, json.dumps(R["workloads"][wl])))
@@ -534,8 +541,8 @@ def render(R):
             L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 name, s["faults"], floor if name == "untraced" else "",
                 fmt(s.get("added_cpu_ns"), 0), fmt(s.get("cpu_ns"), 0), fmt(c, 0),
-                fmt(c / ps, 2) if c is not None and ps and ps > 0 else "-",
-                fmt(c / pr, 2) if c is not None and pr and pr > 0 else "-",
+                fmt(c / ps, 2) if c is not None and c > 0 and ps and ps > 0 else "-",
+                fmt(c / pr, 2) if c is not None and c > 0 and pr and pr > 0 else "-",
                 fmt(s.get("added_ns"), 0),
                 fmt(s.get("seen")), fmt(s.get("lost")),
                 fmt(s["maxrss_kb"] / 1024, 1) if "maxrss_kb" in s else "-",
