@@ -55,7 +55,8 @@ scenario() { # name signal(none|INT|KILL)
 		# busybox in the guests has no comm(1), and its grep -v -f with an
 		# empty pattern file (nothing before) prints nothing
 		lines_not_in "$pfw_tmp/before" "$pfw_tmp/during" >"$pfw_tmp/new"
-		grep -q '^link' "$pfw_tmp/new" && break
+		grep -q '^prog' "$pfw_tmp/new" && grep -q '^map' "$pfw_tmp/new" &&
+			{ grep -q '^link' "$pfw_tmp/new" || [ $_i -ge 20 ]; } && break
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -64,8 +65,15 @@ scenario() { # name signal(none|INT|KILL)
 		diag "$1: nothing new in $_i polls; bpftool prog show now: $("$BPFTOOL" prog show 2>&1 | head -n 4 | tr '\n' '|')"
 		diag "  before: $(tr '\n' ' ' <"$pfw_tmp/before") during: $(tr '\n' ' ' <"$pfw_tmp/during")"
 	fi
-	grep -q '^prog' "$pfw_tmp/new" && grep -q '^map' "$pfw_tmp/new" && grep -q '^link' "$pfw_tmp/new"
+	# Programs and maps must be seen, or the check below looks at nothing.
+	# Links are reported but not required: how an attachment shows up in
+	# `bpftool link show` depends on the kernel and bpftool versions (perf
+	# event links of older kernels are not listed by Debian 12's bpftool),
+	# and a link holds a reference to its program, so "no program left"
+	# below already means "no link left".
+	grep -q '^prog' "$pfw_tmp/new" && grep -q '^map' "$pfw_tmp/new"
 	_seen=$?
+	diag "$1: $(grep -c '^prog' "$pfw_tmp/new") programs, $(grep -c '^map' "$pfw_tmp/new") maps, $(grep -c '^link' "$pfw_tmp/new") links seen while running"
 	[ "$2" = none ] || kill "-$2" "$run_pid" 2>/dev/null
 	wait "$run_pid" 2>/dev/null
 	# freeing is deferred (RCU, workqueues): give it a moment
@@ -82,7 +90,7 @@ scenario() { # name signal(none|INT|KILL)
 		_i=$((_i + 1))
 	done
 	[ "$_seen" = 0 ]
-	check $? "$1: programs, maps and links seen while pfwatch runs ($_n objects)"
+	check $? "$1: programs and maps seen while pfwatch runs ($_n objects)"
 	[ -z "$left" ]
 	check $? "$1: none of them left afterwards" "left: $left"
 }
