@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -247,6 +248,7 @@ struct pfw_maps {
 	} mnt[PFW_MAPS_MOUNTS];
 	int nmnt;
 	struct strset strs;
+	size_t comm_sweep_at; /* sweep the comm table of dead threads at this size */
 	pid_t cache_pid; /* last pid looked up, 0 = none */
 	struct pidmaps *cache_pm;
 	const char *anon;
@@ -541,7 +543,44 @@ void pfw_maps_exec(struct pfw_maps *m, pid_t pid)
  */
 void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
 {
+	struct kv_slot *s = kv_find(&m->comms, (uint32_t)pid, KEY_COMM);
+
 	pm_drop(m, pid);
+	/*
+	 * The main thread's name goes with it: backends that order records
+	 * by time (perf) deliver the exit after the process's last fault.
+	 * Other threads' names are swept below once they are many.
+	 */
+	if (s) {
+		free((void *)(uintptr_t)s->v);
+		kv_remove(&m->comms, s);
+	}
+}
+
+/*
+ * A long run (--serve over days of process churn) must not keep a name for
+ * every thread that ever existed: when the table has doubled since the
+ * last sweep, drop the names of threads whose process has no address space
+ * here and no longer exists. Amortized O(1) per new thread; a name dropped
+ * too early is read again from /proc by the frontend while the thread lives.
+ */
+static void comm_sweep(struct pfw_maps *m)
+{
+	size_t i = 0;
+
+	while (i < m->comms.cap) {
+		struct kv_slot *s = &m->comms.s[i];
+		struct comm_ent *e = (struct comm_ent *)(uintptr_t)s->v;
+
+		if (s->b && !pm_lookup(m, e->pid) && kill(e->pid, 0) < 0 && errno == ESRCH &&
+		    kill((pid_t)s->a, 0) < 0 && errno == ESRCH) {
+			free(e);
+			kv_remove(&m->comms, s); /* shifts a later entry into slot i */
+			continue;
+		}
+		i++;
+	}
+	m->comm_sweep_at = m->comms.n * 2 > 4096 ? m->comms.n * 2 : 4096;
 }
 
 bool pfw_maps_known(const struct pfw_maps *m, pid_t pid)
@@ -586,6 +625,13 @@ void pfw_maps_set_comm(struct pfw_maps *m, pid_t pid, pid_t tid, const char *com
 			return;
 		}
 		s->v = (uintptr_t)e;
+		if (m->comms.n >= (m->comm_sweep_at ? m->comm_sweep_at : 4096)) {
+			e->pid = pid; /* alive: the sweep keeps it */
+			comm_sweep(m);
+			s = kv_find(&m->comms, (uint32_t)tid, KEY_COMM);
+			if (!s)
+				return;
+		}
 	}
 	e = (struct comm_ent *)(uintptr_t)s->v;
 	e->pid = pid;
