@@ -249,7 +249,7 @@ struct pfw_maps {
 	int nmnt;
 	struct strset strs;
 	size_t comm_sweep_at; /* sweep the comm table of dead threads at this size */
-	pid_t cache_pid; /* last pid looked up, 0 = none */
+	pid_t cache_pid;      /* last pid looked up, 0 = none */
 	struct pidmaps *cache_pm;
 	const char *anon;
 };
