@@ -298,11 +298,6 @@ struct tid_ent {
 	char comm[16];
 };
 
-struct mnt_fd {
-	uint32_t dev;
-	int fd; /* -1: no usable mount */
-};
-
 #define TID_BUCKETS 1024
 
 enum file_src {
@@ -344,8 +339,6 @@ struct ft {
 	int nemit;
 	unsigned gen; /* drain counter */
 	struct tid_ent *tids[TID_BUCKETS];
-	struct mnt_fd mnt[16];
-	int nmnt;
 };
 
 static int setf(struct ft *ft, const char *file, const char *val)
@@ -500,86 +493,6 @@ static bool in_cgroup(struct ft *ft, struct tid_ent *te)
 	return te->in_cg;
 }
 
-/*
- * (dev, ino) -> path after the mapping is gone: a file mapped for a few
- * milliseconds is unmapped before its records are drained, so
- * /proc/PID/maps no longer names it. Open the inode by a file handle built
- * from the inode number (FILEID_INO32_GEN, generation 0: ext2/3/4 check the
- * generation only when it is non-zero) on a mount of that device, and read
- * the name back from /proc/self/fd. Other filesystems refuse the handle and
- * the fault keeps "[unknown]".
- */
-#define FILEID_INO32_GEN_T 1
-
-static int mount_fd_of(struct ft *ft, uint32_t dev)
-{
-	char line[4096], mnt[4096];
-	FILE *f;
-	int fd = -1;
-
-	for (int i = 0; i < ft->nmnt; i++)
-		if (ft->mnt[i].dev == dev)
-			return ft->mnt[i].fd;
-	f = fopen("/proc/self/mountinfo", "re");
-	while (f && fd < 0 && fgets(line, sizeof(line), f)) {
-		unsigned int maj, min;
-		char root[4096], *o = mnt;
-
-		if (sscanf(line, "%*d %*d %u:%u %4095s %4095s", &maj, &min, root, mnt) != 4 ||
-		    maj != pfw_ft_dev_major(dev) || min != pfw_ft_dev_minor(dev) ||
-		    strcmp(root, "/"))
-			continue;
-		/* mountinfo escapes space, tab, newline and backslash as \ooo */
-		for (const char *p = mnt; *p; p++) {
-			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] >= '0' &&
-			    p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-				*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-				p += 3;
-			} else {
-				*o++ = *p;
-			}
-		}
-		*o = '\0';
-		/* open_by_handle_at() refuses an O_PATH mount fd (EBADF) */
-		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (f)
-		fclose(f);
-	if (ft->nmnt < (int)(sizeof(ft->mnt) / sizeof(ft->mnt[0]))) {
-		ft->mnt[ft->nmnt].dev = dev;
-		ft->mnt[ft->nmnt++].fd = fd;
-	}
-	return fd;
-}
-
-static const char *path_by_handle(struct ft *ft, uint32_t dev, uint64_t ino)
-{
-	struct {
-		struct file_handle fh;
-		uint32_t id[2];
-	} h;
-	char link[64], path[PATH_MAX];
-	int mfd, fd;
-	ssize_t n;
-
-	if (ino > UINT32_MAX || (mfd = mount_fd_of(ft, dev)) < 0)
-		return NULL;
-	h.fh.handle_bytes = sizeof(h.id);
-	h.fh.handle_type = FILEID_INO32_GEN_T;
-	h.id[0] = (uint32_t)ino;
-	h.id[1] = 0;
-	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	close(fd);
-	if (n <= 0 || path[0] != '/')
-		return NULL;
-	path[n] = '\0';
-	return pfw_maps_intern(ft->s->maps, path);
-}
-
 static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 {
 	struct ft *ft = ctx;
@@ -625,8 +538,9 @@ static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 			if (m && m->file && m->inode == f->ino)
 				ev.path = m->path;
 		}
+		/* unmapped before its records were drained: by file handle (common/maps.c) */
 		if (!ev.path && s->maps)
-			ev.path = path_by_handle(ft, f->dev, f->ino);
+			ev.path = pfw_maps_path_by_inode(s->maps, ev.dev_major, ev.dev_minor, ev.inode);
 	}
 	/* ours follows task_rename in trace order; the maps' is a /proc snapshot */
 	comm = te->comm[0] ? te->comm : NULL;
@@ -1179,9 +1093,6 @@ static void ft_close(void *priv)
 	pfw_ft_toplevel_restore(ft->top);
 	if (ft->kprobes_made)
 		pfw_ft_kprobe_remove_group(ft->kgroup);
-	for (int i = 0; i < ft->nmnt; i++)
-		if (ft->mnt[i].fd >= 0)
-			close(ft->mnt[i].fd);
 	for (int i = 0; i < TID_BUCKETS; i++)
 		while (ft->tids[i]) {
 			struct tid_ent *n = ft->tids[i]->next;
