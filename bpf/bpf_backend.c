@@ -734,11 +734,20 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		pfw_session_verbose(s, "bpf: using %s", mode_names[m]);
 	/*
 	 * Count in the kernel whenever the view needs no per-fault record:
-	 * summary and hist read the maps at stop, top and the exporter
-	 * (--serve, --metrics-file) through snapshot() at each refresh.
+	 * summary and hist read the maps at stop, top through snapshot() at
+	 * each refresh. Not the exporter (--serve, --metrics-file): it runs
+	 * for days under file churn, and the in-kernel file rows are keyed
+	 * by (dev, ino) without the inode generation, so a new file that
+	 * reuses a deleted file's inode number adds to the old row and its
+	 * faults go to whichever name the maps hold at the next refresh
+	 * (tests/fleet/churn.sh saw 2400 files reported as 4). Streamed, each
+	 * fault is named when it is read. Keying the rows by i_generation too
+	 * would let the exporter count in the kernel again.
 	 */
 	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY || s->opts->view == PFW_VIEW_TOP ||
-		       s->opts->view == PFW_VIEW_HIST || s->opts->serve || s->opts->metrics_file;
+		       s->opts->view == PFW_VIEW_HIST;
+	if (s->opts->serve || s->opts->metrics_file)
+		p->aggregate = false;
 	/* the in-kernel rows are keyed by (dev, ino), which kprobe-nobtf cannot see */
 	if (m == MODE_KPROBE_NOBTF)
 		p->aggregate = false;

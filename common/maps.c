@@ -249,6 +249,9 @@ struct pfw_maps {
 	int nmnt;
 	struct strset strs;
 	size_t comm_sweep_at; /* sweep the comm table of dead threads at this size */
+	bool collect;	      /* free strings no address space uses (pfw_maps_set_collect) */
+	size_t collect_at;    /* ... when the pool has grown to this many */
+	size_t prune_at;      /* with collect: drop dead processes' tables at this many */
 	pid_t cache_pid;      /* last pid looked up, 0 = none */
 	struct pidmaps *cache_pm;
 	const char *anon;
@@ -541,6 +544,104 @@ void pfw_maps_exec(struct pfw_maps *m, pid_t pid)
  * may sort after the exit record. They are bounded by pid_max (a reused tid
  * overwrites its entry); the address space, the big part, goes now.
  */
+/*
+ * The string pool of a long run: every unique path ever mapped stays, so
+ * --serve under churn of short-lived files grows without bound. With
+ * collection on, once the pool has doubled since the last pass, keep the
+ * strings that a live address space still maps, drop the (dev, inode)
+ * index entries that point elsewhere (a late fault of such a file is named
+ * by pfw_maps_path_by_inode() instead) and free the rest. Amortized O(1)
+ * per string. Only safe when no caller keeps an interned pointer beyond
+ * the event it was given for: true of the exporter, whose tables copy.
+ */
+static void maps_collect(struct pfw_maps *m)
+{
+	struct kvtab keep = {0};
+	struct strset live = {0};
+	bool created;
+	size_t i;
+
+	kv_get(&keep, (uintptr_t)m->anon, 1, &created);
+	for (i = 0; i < m->pids.cap; i++) {
+		struct pidmaps *pm;
+
+		if (!m->pids.s[i].b)
+			continue;
+		pm = (struct pidmaps *)(uintptr_t)m->pids.s[i].v;
+		for (size_t j = 0; j < pm->n; j++)
+			if (!kv_get(&keep, (uintptr_t)pm->v[j].path, 1, &created))
+				goto out; /* no memory: collect nothing */
+	}
+	for (i = 0; i < m->paths.cap;) {
+		struct kv_slot *ps = &m->paths.s[i];
+
+		if (ps->b && !kv_find(&keep, ps->v, 1)) {
+			kv_remove(&m->paths, ps); /* shifts a later entry into slot i */
+			continue;
+		}
+		i++;
+	}
+	/* the new pool is sized first: on failure nothing has been freed */
+	live.cap = 256;
+	while (live.cap < keep.n * 2)
+		live.cap *= 2;
+	live.s = calloc(live.cap, sizeof(*live.s));
+	if (!live.s)
+		goto out;
+	for (i = 0; i < m->strs.cap; i++) {
+		struct str_slot *e = &m->strs.s[i];
+		size_t mask = live.cap - 1, j;
+
+		if (!e->s)
+			continue;
+		if (!kv_find(&keep, (uintptr_t)e->s, 1)) {
+			free(e->s);
+			continue;
+		}
+		for (j = e->h & mask; live.s[j].s; j = (j + 1) & mask)
+			;
+		live.s[j] = *e;
+		live.n++;
+	}
+	free(m->strs.s);
+	m->strs = live;
+out:
+	kv_free(&keep);
+	m->collect_at = m->strs.n * 2 > 1024 ? m->strs.n * 2 : 1024;
+}
+
+/*
+ * With collection on, backends that never report exits (bpf, ftrace) would
+ * keep the table of every process ever loaded: when the number of tables
+ * has doubled, drop those of processes that no longer exist, then collect
+ * the strings only they used. Called from pfw_maps_load_proc()'s entry,
+ * where no caller holds a table.
+ */
+static void prune_dead(struct pfw_maps *m)
+{
+	size_t i = 0;
+
+	while (i < m->pids.cap) {
+		struct kv_slot *s = &m->pids.s[i];
+		pid_t pid = (pid_t)s->a;
+
+		if (s->b && kill(pid, 0) < 0 && errno == ESRCH) {
+			pm_drop(m, pid); /* shifts a later entry into slot i */
+			continue;
+		}
+		i++;
+	}
+	maps_collect(m);
+	m->prune_at = m->pids.n * 2 > 256 ? m->pids.n * 2 : 256;
+}
+
+void pfw_maps_set_collect(struct pfw_maps *m, bool on)
+{
+	m->prune_at = 256;
+	m->collect = on;
+	m->collect_at = m->strs.n * 2 > 1024 ? m->strs.n * 2 : 1024;
+}
+
 void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
 {
 	struct kv_slot *s = kv_find(&m->comms, (uint32_t)pid, KEY_COMM);
@@ -555,6 +656,8 @@ void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
 		free((void *)(uintptr_t)s->v);
 		kv_remove(&m->comms, s);
 	}
+	if (m->collect && m->strs.n >= m->collect_at)
+		maps_collect(m);
 }
 
 /*
@@ -984,6 +1087,9 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 	size_t len;
 	char *buf;
 	int dfd, r;
+
+	if (m->collect && m->pids.n >= m->prune_at)
+		prune_dead(m);
 
 	if (pid <= 0)
 		return -ESRCH;

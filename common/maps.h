@@ -99,6 +99,13 @@ const char *pfw_maps_comm(const struct pfw_maps *m, pid_t tid);
 /* path of (dev, inode) seen in any mapping, NULL if never seen */
 const char *pfw_maps_path_of(const struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor,
 			     uint64_t inode);
+/*
+ * Long runs (--serve): free interned strings that no live address space
+ * maps any more, whenever the pool has doubled. Only for callers that copy
+ * every path they keep beyond the event it came with (the exporter does);
+ * off by default, when interned pointers stay valid until pfw_maps_free().
+ */
+void pfw_maps_set_collect(struct pfw_maps *m, bool on);
 /* intern a string for the lifetime of @m */
 const char *pfw_maps_intern(struct pfw_maps *m, const char *s);
 

@@ -28,6 +28,7 @@
 #include "agg.h"
 #include "backend.h"
 #include "log.h"
+#include "maps.h"
 #include "metrics.h"
 #include "output.h"
 #include "run.h"
@@ -755,6 +756,12 @@ static int serve_begin(struct pfw_serve *sv, struct pfw_session *s)
 	sigset_t all, old;
 	int r;
 
+	/*
+	 * Days of churn: let the maps free the paths of files nobody maps any
+	 * more. Safe here: the exporter's tables copy every name they keep.
+	 */
+	if (s->maps)
+		pfw_maps_set_collect(s->maps, true);
 	if (f) {
 		if (fgets(kernel, sizeof(kernel), f))
 			kernel[strcspn(kernel, "\n")] = '\0';

@@ -109,18 +109,24 @@ static void resolve_path(struct pfw_session *s, struct pfw_event *ev)
 	const struct pfw_mapping *m;
 
 	if (ev->flags & PFW_EV_FILE) {
-		/* the backend saw the inode: only the name is missing */
-		ev->path = pfw_maps_path_of(s->maps, ev->dev_major, ev->dev_minor, ev->inode);
-		if (ev->path)
-			return;
+		/*
+		 * The backend saw the inode: only the name is missing. The
+		 * process's own mapping at the address is asked first: the
+		 * (dev, inode) index keeps the last name seen for that inode
+		 * number, which is a deleted file's when the number was reused.
+		 */
 		if (ev->flags & PFW_EV_ADDR) {
 			m = pfw_maps_find(s->maps, ev->pid, ev->addr);
 			if ((!m || m->inode != ev->inode) && may_reload(ev->pid) &&
 			    pfw_maps_load_proc(s->maps, "/proc", ev->pid) == 0)
 				m = pfw_maps_find(s->maps, ev->pid, ev->addr);
-			if (m && m->inode == ev->inode)
+			if (m && m->inode == ev->inode && m->dev_major == ev->dev_major &&
+			    m->dev_minor == ev->dev_minor) {
 				ev->path = m->path;
+				return;
+			}
 		}
+		ev->path = pfw_maps_path_of(s->maps, ev->dev_major, ev->dev_minor, ev->inode);
 		/* the mapping (or the process) is gone before its fault was read */
 		if (!ev->path)
 			ev->path = pfw_maps_path_by_inode(s->maps, ev->dev_major, ev->dev_minor,

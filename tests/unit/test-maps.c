@@ -1118,6 +1118,46 @@ static void test_comm_sweep(void)
 	pfw_maps_free(m);
 }
 
+/*
+ * --serve: with collection on, the paths of files that no live address
+ * space maps are freed once the pool has doubled; a live process's paths
+ * stay valid and indexed. Off (the default), nothing is ever dropped.
+ */
+static void test_collect(void)
+{
+	for (int on = 0; on <= 1; on++) {
+		struct pfw_maps *m = pfw_maps_new();
+		const struct pfw_mapping *x;
+		const char *live;
+		char path[64];
+		unsigned indexed = 0;
+
+		pfw_maps_set_collect(m, on);
+		pfw_maps_mmap(m, 1, 0x1000, 0x1000, 0, 8, 1, 7, "/live/file");
+		x = pfw_maps_find(m, 1, 0x1000);
+		live = x ? x->path : NULL;
+		for (int i = 0; i < 5000; i++) {
+			snprintf(path, sizeof(path), "/churn/f%d", i);
+			pfw_maps_mmap(m, 100 + i, 0x1000, 0x1000, 0, 8, 1, 1000 + i, path);
+			pfw_maps_exit(m, 100 + i);
+		}
+		for (int i = 0; i < 5000; i++)
+			indexed += pfw_maps_path_of(m, 8, 1, 1000 + i) != NULL;
+		x = pfw_maps_find(m, 1, 0x1000);
+		tap_ok(x && x->path == live && !strcmp(x->path, "/live/file"),
+		       "collect %s: a live mapping keeps its path", on ? "on" : "off");
+		tap_is_str(pfw_maps_path_of(m, 8, 1, 7), "/live/file",
+			   on ? "collect on: a live file stays indexed" : "collect off: a live file stays indexed");
+		if (on) {
+			if (!tap_ok(indexed < 2500, "collect on: paths of 5000 exited processes' files are freed"))
+				tap_diag("  %u of 5000 still indexed", indexed);
+		} else {
+			tap_is_u64(indexed, 5000, "collect off: every path stays until pfw_maps_free()");
+		}
+		pfw_maps_free(m);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--bench")) {
@@ -1137,5 +1177,6 @@ int main(int argc, char **argv)
 	test_zombie_keeps();
 	test_path_by_inode();
 	test_comm_sweep();
+	test_collect();
 	return tap_done();
 }
