@@ -9,8 +9,19 @@ src=${top_srcdir:?}
 bld=${top_builddir:?}/sanitizers
 mkdir -p "$bld"
 cd "$bld" || exit 1
+# automake refuses a second build tree from a source tree configured in
+# place (bootstrap.sh, CI): configure from a distdir copy of it then
+cfg=$src/configure
+if [ -f "$src/config.status" ] && [ ! -f Makefile ]; then
+	rm -rf "$bld/src"
+	make -s -C "${top_builddir:?}" distdir distdir="$bld/src" >distdir.log 2>&1 || {
+		echo "check-sanitizers: make distdir failed, see $bld/distdir.log" >&2
+		exit 1
+	}
+	cfg=$bld/src/configure
+fi
 if [ ! -f Makefile ]; then
-	"$src/configure" --enable-sanitizers >configure.log 2>&1 || {
+	"$cfg" --enable-sanitizers >configure.log 2>&1 || {
 		echo "check-sanitizers: configure failed, see $bld/configure.log" >&2
 		exit 1
 	}
