@@ -137,6 +137,24 @@ static bool have_privileges(void)
  * BTF, and a two-instruction tracing program must load and attach. Both are
  * closed at once: nothing stays attached.
  */
+/*
+ * The CO-RE object's programs read kernel memory with bpf_probe_read_kernel
+ * (the fork-following and path code share one object); under
+ * lockdown=confidentiality the verifier refuses the helper (LOCKDOWN_BPF_READ_KERNEL,
+ * ff40e51043af) and the whole skeleton fails to load with EINVAL, so the
+ * modes built from it are unavailable there, said before trying.
+ */
+static int probe_read_allowed(char *why, size_t len)
+{
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_probe_read_kernel, NULL) <= 0) {
+		snprintf(why, len,
+			 "bpf_probe_read_kernel refused (lockdown=confidentiality), which this "
+			 "mode's programs use");
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int probe_fentry(char *why, size_t len)
 {
 	struct bpf_insn insns[] = {
@@ -176,7 +194,7 @@ static int probe_fentry(char *why, size_t len)
 	}
 	close(link);
 	close(prog);
-	return 0;
+	return probe_read_allowed(why, len);
 }
 
 static int read_int_file(const char *path, int *v)
@@ -255,7 +273,7 @@ static int probe_tp(char *why, size_t len)
 		snprintf(why, len, "bpf_find_vma() missing (kernel < 5.17 or no BTF)");
 		return -ENOTSUP;
 	}
-	return 0;
+	return probe_read_allowed(why, len);
 }
 
 /*
