@@ -146,7 +146,20 @@ static bool have_privileges(void)
  */
 static int probe_read_allowed(char *why, size_t len)
 {
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_probe_read_kernel, NULL) <= 0) {
+	char buf[512] = "";
+	bool locked = false;
+	FILE *f = fopen("/sys/kernel/security/lockdown", "re");
+
+	/* "none integrity [confidentiality]"; without securityfs, the boot option */
+	if (f) {
+		locked = fgets(buf, sizeof(buf), f) && strstr(buf, "[confidentiality]");
+		fclose(f);
+	} else if ((f = fopen("/proc/cmdline", "re"))) {
+		locked = fgets(buf, sizeof(buf), f) && strstr(buf, "lockdown=confidentiality");
+		fclose(f);
+	}
+	if (locked ||
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_probe_read_kernel, NULL) <= 0) {
 		snprintf(why, len,
 			 "bpf_probe_read_kernel refused (lockdown=confidentiality), which this "
 			 "mode's programs use");
