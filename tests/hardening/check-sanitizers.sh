@@ -48,6 +48,6 @@ if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
 		tests/unit/*.log tests/vm/*.log tests/vm/out/* >&2 2>/dev/null
 	rc=1
 fi
-[ $rc = 0 ] && echo "check-sanitizers: unit tests and the host lane ($PFW_SUITE_ONLY) clean under ASan+UBSan" ||
+[ $rc = 0 ] && echo "check-sanitizers: unit tests and the host lane (${PFW_SAN_SUITE_ONLY:-perf}) clean under ASan+UBSan" ||
 	echo "check-sanitizers: FAILED (logs in $bld)" >&2
 exit $rc
