@@ -77,7 +77,7 @@ for t in bpftool; do
 	[ -n "$tp" ] && cp "$tp" "$root/pfw/$t"
 done
 # the test scripts, and any helper programs built beside them
-for d in integration bpf ftrace; do
+for d in integration bpf ftrace views; do
 	mkdir -p "$root/pfw/tests/$d"
 	for f in "$src/tests/$d"/*.sh "$src/tests/$d"/*.txt "$src/tests/$d"/*.json; do
 		[ -f "$f" ] && cp "$f" "$root/pfw/tests/$d/"
@@ -90,6 +90,10 @@ done
 for d in data expected; do
 	[ -d "$src/tests/$d" ] && cp -r "$src/tests/$d" "$root/pfw/tests/"
 done
+# the views: the golden recording and outputs, and stackprog's source (its
+# marked lines are the call sites stacks.sh expects)
+cp -r "$src/tests/views/data" "$src/tests/views/expected" "$src/tests/views/stackprog.c" \
+	"$root/pfw/tests/views/"
 # dynamic executables' libraries, at the same paths (ldd's view of them)
 find "$root/pfw" -type f -perm -u+x | while read -r f; do
 	ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/.*\(0x/ {print $1}'

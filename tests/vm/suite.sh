@@ -149,7 +149,9 @@ for b in perf bpf ftrace; do
 			echo "$lane|$b|$m|skip|$detail" >>"$matrix"
 			continue
 		fi
-		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh 2>/dev/null | grep -v '/lib[^/]*\.sh$')
+		# the stack views (issue 6) need the backend's user stacks: per mode too
+		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh "$src/tests/views/stacks.sh" \
+			2>/dev/null | grep -v '/lib[^/]*\.sh$')
 		if [ -z "$scripts" ]; then
 			skip "$lane: $label" "no integration tests found under $src/tests"
 			echo "$lane|$b|$m|skip|no tests" >>"$matrix"
@@ -179,6 +181,21 @@ for b in perf bpf ftrace; do
 		fi
 	done
 done
+
+# Views that do not depend on the backend, once per lane (label "views"):
+# golden replays a fixed recording (--input, no kernel involved), top needs
+# tmux, which the guests lack, so it skips there with that reason. On the host
+# make check also runs them directly; together they cost under 5 s.
+case ",${PFW_SUITE_ONLY:-views}," in
+*,views,*)
+	unset PFW_BACKEND PFW_BPF_ATTACH PFW_FTRACE_ATTACH
+	for t in golden top; do
+		case ",${PFW_SUITE_SCRIPTS:-$t}," in
+		*",$t,"*) run_script "$lane: views: $t" "$src/tests/views/$t.sh" ;;
+		esac
+	done
+	;;
+esac
 
 # --validate: every backend and mode against the ground truth, in this lane.
 # JSON, so each backend/mode becomes its own TAP line; the exit code is
