@@ -369,17 +369,6 @@ static int try_backend(struct pfw_session *s, const struct pfw_backend *b, char 
 	void *priv = NULL;
 	int r;
 
-	/*
-	 * The kernel offers user stacks to ftrace (options/userstacktrace),
-	 * but the ftrace backend does not decode those records yet: refusing
-	 * lets auto move on to a backend that delivers stacks.
-	 */
-	if (s->opts->call_graph && !strcmp(b->name, "ftrace")) {
-		snprintf(why, whylen,
-			 "unavailable: --call-graph: the ftrace backend does not deliver user "
-			 "stacks yet; use --backend=perf or --backend=bpf");
-		return -ENOTSUP;
-	}
 	memset(&pr, 0, sizeof(pr));
 	b->probe(s->opts, &pr);
 	if (!pr.available) {

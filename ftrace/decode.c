@@ -36,6 +36,7 @@ enum {
 	F_VMF,
 	F_START,
 	F_PGOFF,
+	F_CALLER,
 	F_NR,
 };
 
@@ -93,6 +94,7 @@ static const struct ev_desc descs[PFW_FT_NR_TYPES] = {
 			      [F_START] = "start",
 			      [F_PGOFF] = "pgoff"}},
 	[PFW_FT_KP_RET] = {NULL, "hmfr", {[F_RETVAL] = "ret"}},
+	[PFW_FT_USTACK] = {"ftrace", "user_stack", {[F_CALLER] = "caller"}},
 };
 
 struct ev_cache {
@@ -104,6 +106,7 @@ struct ev_cache {
 struct pfw_ft_decoder {
 	struct tep_handle *tep;
 	struct tep_format_field *common_pid;
+	struct tep_format_field *common_preempt;
 	struct ev_cache ev[PFW_FT_NR_TYPES];
 };
 
@@ -131,6 +134,8 @@ struct pfw_ft_decoder *pfw_ft_decoder_new(struct tep_handle *tep, const char *kp
 				d->ev[t].f[f] = tep_find_field(e, ds->fields[f]);
 		if (!d->common_pid)
 			d->common_pid = tep_find_common_field(e, "common_pid");
+		if (!d->common_preempt)
+			d->common_preempt = tep_find_common_field(e, "common_preempt_count");
 	}
 	return d;
 }
@@ -203,6 +208,8 @@ int pfw_ft_decode(const struct pfw_ft_decoder *d, struct tep_record *rec, struct
 	if (!get(rec, d->common_pid, &v))
 		return -EINVAL;
 	out->tid = (int32_t)v;
+	if (get(rec, d->common_preempt, &v))
+		out->preempt = (uint8_t)v;
 
 	switch (t) {
 	case PFW_FT_PF_USER:
@@ -276,6 +283,32 @@ int pfw_ft_decode(const struct pfw_ft_decoder *d, struct tep_record *rec, struct
 		out->retval &= 0xffffffffu;
 		out->has_retval = true;
 		break;
+	case PFW_FT_USTACK: {
+		const struct tep_format_field *f = c->f[F_CALLER];
+		unsigned n, es;
+
+		if (!f || f->offset < 0 || f->size <= 0 ||
+		    (long long)f->offset + f->size > rec->size)
+			return -EINVAL;
+		es = f->elementsize ? f->elementsize : 8;
+		if (es != 8 && es != 4)
+			return -EINVAL;
+		n = (unsigned)f->size / es;
+		/*
+		 * Unused slots are 0 (memset before stack_trace_save_user);
+		 * kernels before 5.2 ended the list with ULONG_MAX instead.
+		 */
+		for (unsigned i = 0; i < n && out->nr_ustack < PFW_FT_USTACK_MAX; i++) {
+			uint64_t ip = tep_read_number(
+				d->tep, (const char *)rec->data + f->offset + (size_t)i * es,
+				(int)es);
+
+			if (!ip || ip == (es == 8 ? UINT64_MAX : UINT32_MAX))
+				break;
+			out->ustack[out->nr_ustack++] = ip;
+		}
+		break;
+	}
 	}
 	return 0;
 }

@@ -54,8 +54,15 @@ enum pfw_ft_type {
 	PFW_FT_KP_ENTRY,      /* <group>/hmf: kprobe on handle_mm_fault */
 	PFW_FT_KP_RET,	      /* <group>/hmfr: kretprobe on handle_mm_fault */
 	PFW_FT_RENAME,	      /* task:task_rename (prctl, /proc/TID/comm, exec) */
+	PFW_FT_USTACK,	      /* ftrace:user_stack, after each event with options/userstacktrace */
 	PFW_FT_NR_TYPES,
 };
+
+/*
+ * A user_stack record holds FTRACE_STACK_ENTRIES (8, every version since
+ * 2.6.29) user ips, unwound by frame pointers, innermost (regs->ip) first.
+ */
+#define PFW_FT_USTACK_MAX 8
 
 /* one decoded raw record; which fields are meaningful depends on type */
 struct pfw_ft_rec {
@@ -67,16 +74,19 @@ struct pfw_ft_rec {
 	uint64_t nr_pages;    /* ADD_CACHE: 1 << order; SYNC_RA: size; MAP_PAGES: last-first+1 */
 	uint64_t clone_flags; /* NEWTASK */
 	uint64_t func;	      /* FG_EXIT */
-	uint64_t calltime, rettime; /* FG_EXIT, trace_clock_local() ns */
-	uint64_t retval;	    /* FG_EXIT when has_retval, KP_RET */
-	uint64_t flags;		    /* KP_ENTRY: FAULT_FLAG_* */
-	uint64_t regs;		    /* KP_ENTRY: pt_regs pointer, 0 for GUP */
+	uint64_t calltime, rettime;	    /* FG_EXIT, trace_clock_local() ns */
+	uint64_t retval;		    /* FG_EXIT when has_retval, KP_RET */
+	uint64_t flags;			    /* KP_ENTRY: FAULT_FLAG_* */
+	uint64_t regs;			    /* KP_ENTRY: pt_regs pointer, 0 for GUP */
+	uint64_t ustack[PFW_FT_USTACK_MAX]; /* USTACK: user ips, innermost first */
+	uint32_t nr_ustack;		    /* USTACK: valid entries in ustack */
 	enum pfw_ft_type type;
 	int32_t tid;   /* common_pid: the thread */
 	int32_t child; /* NEWTASK: the new task's pid; RENAME: the renamed task */
 	char comm[17]; /* NEWTASK: the child's name; RENAME: the new name (NUL-terminated) */
 	uint32_t dev;  /* kernel dev_t: major << 20 | minor */
 	int cpu;
+	uint8_t preempt; /* common_preempt_count: the tracepoint's context, its own disable taken off */
 	bool has_retval;
 	bool has_file; /* KP_ENTRY with BTF fields and a file-backed vma: dev, ino, index */
 };

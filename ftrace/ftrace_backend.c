@@ -48,7 +48,8 @@ struct feat {
 	bool retval; /* options/funcgraph-retval */
 	bool kprobe; /* kprobe_events */
 	bool pf_user, pf_kernel, ff, add, sync_ra;
-	int err; /* errno when !ok */
+	bool ustack; /* options/userstacktrace: a user_stack record after each event */
+	int err;     /* errno when !ok */
 	/* read_feat(deep) only, for --list-backends */
 	bool btf;	    /* the kprobe's file fields: offsets found in the kernel's BTF */
 	int fg_inst;	    /* function_graph runs in an instance: 1, 0, -1 unknown */
@@ -73,6 +74,7 @@ static void read_feat(struct feat *f, bool deep)
 	f->ff = pfw_ft_file_exists("events/filemap/mm_filemap_fault");
 	f->add = pfw_ft_file_exists("events/filemap/mm_filemap_add_to_page_cache");
 	f->sync_ra = pfw_ft_file_exists("events/readahead/page_cache_sync_ra");
+	f->ustack = pfw_ft_file_exists("options/userstacktrace");
 	f->fg_inst = -1;
 	if (!deep)
 		return;
@@ -233,6 +235,13 @@ static void ft_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 		snprintf(res->detail, sizeof(res->detail), "%s", why);
 		return;
 	}
+	if (opts && opts->call_graph && !f.ustack) {
+		snprintf(res->detail, sizeof(res->detail),
+			 "--call-graph: " PFW_FT_TRACEFS "/options/userstacktrace is missing "
+			 "(kernel without CONFIG_USER_STACKTRACE_SUPPORT); use --backend=perf "
+			 "or --backend=bpf");
+		return;
+	}
 	res->available = true;
 	if (m == MODE_GRAPH) {
 		const char *where, *file;
@@ -296,6 +305,23 @@ struct tid_ent {
 	int8_t in_cg;	   /* -1 unknown */
 	unsigned maps_gen; /* the drain in which we last reloaded this tgid's maps */
 	char comm[16];
+	/* --call-graph: the user stacks of this thread's last page_fault_user events */
+	struct ustk *us;  /* USTK_RING entries, allocated on the first one */
+	unsigned us_next; /* the ring slot to fill next */
+	uint64_t us_want; /* ts of a page_fault_user still waiting for its user_stack */
+};
+
+/*
+ * A fault is emitted when it completes (graph) or when its window closes
+ * (events: at the thread's next #PF at the latest), so a thread has at most
+ * a couple of faults between its page_fault_user and its emit: 4 is plenty.
+ */
+#define USTK_RING 4
+
+struct ustk {
+	uint64_t ts; /* the page_fault_user record this stack followed; 0: empty */
+	uint32_t nr;
+	uint64_t ip[PFW_FT_USTACK_MAX];
 };
 
 #define TID_BUCKETS 1024
@@ -331,6 +357,7 @@ struct ft {
 	char kgroup[32];
 	bool kprobes_made;
 	bool no_fg;		/* graph from kprobe + kretprobe alone, in our instance */
+	bool ustack;		/* --call-graph: options/userstacktrace is on */
 	enum file_src file_src; /* graph mode: where a fault's (dev, ino, offset) comes from */
 	bool started, stopped;
 	uint64_t not_before; /* top level: records older than our start are someone else's */
@@ -425,6 +452,7 @@ static void tid_forget(struct ft *ft, int32_t tid)
 			struct tid_ent *d = *p;
 
 			*p = d->next;
+			free(d->us);
 			free(d);
 			return;
 		}
@@ -540,7 +568,8 @@ static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 		}
 		/* unmapped before its records were drained: by file handle (common/maps.c) */
 		if (!ev.path && s->maps)
-			ev.path = pfw_maps_path_by_inode(s->maps, ev.dev_major, ev.dev_minor, ev.inode);
+			ev.path = pfw_maps_path_by_inode(s->maps, ev.dev_major, ev.dev_minor,
+							 ev.inode);
 	}
 	/* ours follows task_rename in trace order; the maps' is a /proc snapshot */
 	comm = te->comm[0] ? te->comm : NULL;
@@ -549,6 +578,30 @@ static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 	if (comm) {
 		snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 		ev.flags |= PFW_EV_COMM;
+	}
+	/* both classifiers time a user fault from its page_fault_user record */
+	if (ft->ustack && f->user && te->us) {
+		for (int i = 0; i < USTK_RING; i++)
+			if (te->us[i].ts == f->ts && te->us[i].nr) {
+				ev.stack = te->us[i].ip;
+				ev.nr_stack = te->us[i].nr;
+				break;
+			}
+	}
+	/*
+	 * The frames are symbolized from s->maps at emit, which never re-reads
+	 * /proc on a miss; tracefs has no mmap event and the file records
+	 * reload the maps only for unknown files: after an exec the new
+	 * image's text is missing. Read them now, at most once per drain,
+	 * while the process most likely still runs this image.
+	 */
+	if (ev.nr_stack && s->maps && !pfw_maps_find(s->maps, te->tgid, ev.stack[0])) {
+		struct tid_ent *leader = tid_get(ft, te->tgid);
+
+		if (leader && leader->maps_gen != ft->gen) {
+			leader->maps_gen = ft->gen;
+			pfw_maps_load_proc(s->maps, "/proc", te->tgid);
+		}
 	}
 	pfw_session_emit(s, &ev);
 	ft->nemit++;
@@ -563,9 +616,50 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 	(void)cpu;
 	if (pfw_ft_decode(ft->dec, rec, &r))
 		return 0;
+	/*
+	 * A #PF in atomic context (in_atomic(): preempt count above 0) goes
+	 * straight to the exception fixup in do_user_addr_fault, never to
+	 * handle_mm_fault: not a fault the task is charged for. The user stack
+	 * unwinder is one (options/userstacktrace walks frame pointers with
+	 * __get_user inside the ring buffer commit, preemption off): left in,
+	 * its faults would open faults of their own and close the real one
+	 * before its file records arrive.
+	 */
+	if (r.type == PFW_FT_PF_KERNEL && r.preempt)
+		return 0;
 	if (r.ts < ft->not_before)
 		return 0;
 	switch (r.type) {
+	case PFW_FT_USTACK: {
+		/*
+		 * With options/userstacktrace every event of ours is followed
+		 * by the user stack of the task that hit it, taken from its
+		 * user-mode registers (task_pt_regs). Keep the one that came
+		 * after a page_fault_user: at the #PF the user registers are
+		 * the faulting ones, and stay so until the fault returns.
+		 */
+		struct tid_ent *te = tid_get(ft, r.tid);
+		struct ustk *u;
+
+		if (!te || !te->us_want || !r.nr_ustack)
+			return 0;
+		if (!te->us && !(te->us = calloc(USTK_RING, sizeof(*te->us))))
+			return 0;
+		u = &te->us[te->us_next++ % USTK_RING];
+		u->ts = te->us_want;
+		u->nr = r.nr_ustack;
+		memcpy(u->ip, r.ustack, r.nr_ustack * sizeof(r.ustack[0]));
+		te->us_want = 0;
+		return 0;
+	}
+	case PFW_FT_PF_USER:
+		if (ft->ustack) {
+			struct tid_ent *te = tid_get(ft, r.tid);
+
+			if (te)
+				te->us_want = r.ts;
+		}
+		break;
 	case PFW_FT_NEWTASK: {
 		struct tid_ent *parent = tid_get(ft, r.tid);
 		int32_t ptgid = parent ? parent->tgid : r.tid;
@@ -746,6 +840,17 @@ static int setup_common(struct ft *ft, char *err, size_t errlen)
 			setf(ft, "set_event_notrace_pid", own);
 		if (ft->mode == MODE_GRAPH && pfw_ft_file_exists("set_ftrace_notrace_pid"))
 			setf(ft, "set_ftrace_notrace_pid", own);
+	}
+	if (s->opts && s->opts->call_graph) {
+		r = setf(ft, "options/userstacktrace", "1");
+		if (r) {
+			snprintf(err, errlen,
+				 "--call-graph: cannot set options/userstacktrace: %s; use "
+				 "--backend=perf or --backend=bpf",
+				 strerror(-r));
+			return r;
+		}
+		ft->ustack = true;
 	}
 	enable_event(ft, "task", "task_newtask");
 	enable_event(ft, "task", "task_rename");
@@ -1009,6 +1114,11 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 				 "[unknown]",
 				 s->limits[0] ? "; " : "");
 	}
+	if (ft->ustack)
+		snprintf(s->limits + strlen(s->limits), sizeof(s->limits) - strlen(s->limits),
+			 "%suser stacks: %d frames at most (the kernel's FTRACE_STACK_ENTRIES), "
+			 "frame pointers only",
+			 s->limits[0] ? "; " : "", PFW_FT_USTACK_MAX);
 	if (!ft->cls && !ft->fold) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -1097,6 +1207,7 @@ static void ft_close(void *priv)
 		while (ft->tids[i]) {
 			struct tid_ent *n = ft->tids[i]->next;
 
+			free(ft->tids[i]->us);
 			free(ft->tids[i]);
 			ft->tids[i] = n;
 		}

@@ -89,6 +89,14 @@ int main(int argc, char **argv)
 	run_beta(map + a * PAGE, b);
 	getrusage(RUSAGE_SELF, &after);
 	printf("{\"majflt\":%ld}\n", after.ru_majflt - before.ru_majflt);
+	fflush(stdout);
+	/*
+	 * tracefs has no mmap event: the ftrace backend learns the text
+	 * mappings from /proc/PID/maps when it drains, which must find the
+	 * process alive (and not a zombie) to symbolize its frames.
+	 */
+	if (getenv("STACKPROG_LINGER_MS"))
+		usleep((useconds_t)atol(getenv("STACKPROG_LINGER_MS")) * 1000);
 	munmap(map, (size_t)total * PAGE);
 	close(fd);
 	free(buf);

@@ -52,6 +52,14 @@ for b in $backends; do
 	esac
 	d=$pfw_tmp/$b
 	mkdir -p "$d"
+	# ftrace learns text mappings from /proc/PID/maps at its drains (no
+	# mmap event): stackprog stays alive a little after its faults
+	if [ "$b" = ftrace ]; then
+		STACKPROG_LINGER_MS=500
+		export STACKPROG_LINGER_MS
+	else
+		unset STACKPROG_LINGER_MS
+	fi
 
 	# callsites, csv: count,major,minor,lat_total,lat_max,function,file,line,obj
 	# shellcheck disable=SC2086
