@@ -69,10 +69,31 @@ struct vm_area_struct {
 	struct file *vm_file;
 } __attribute__((preserve_access_index));
 
+struct mm_struct;
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	struct mm_struct *mm;
+	__u64 self_exec_id; /* u64 since 5.7; tp mode needs 5.17 */
+} __attribute__((preserve_access_index));
+
+/*
+ * mm->mm_lock_seq (CONFIG_PER_VMA_LOCK, 6.4+): bumped at every mmap write
+ * unlock; an int up to 6.13, a seqcount_t (odd while write-locked) since
+ * 6.14. Two flavors, told apart with bpf_core_field_exists.
+ */
+struct mm_struct___int {
+	int mm_lock_seq;
+} __attribute__((preserve_access_index));
+
+struct seqcount {
+	unsigned sequence;
+} __attribute__((preserve_access_index));
+
+struct mm_struct___seq {
+	struct seqcount mm_lock_seq;
 } __attribute__((preserve_access_index));
 
 /* the kernel's pt_regs as a BTF type, for fentry's typed regs argument */
