@@ -138,19 +138,19 @@ static bool have_privileges(void)
  * closed at once: nothing stays attached.
  */
 /*
- * The CO-RE object's programs read kernel memory with bpf_probe_read_kernel
- * (the fork-following and path code share one object); under
- * lockdown=confidentiality the verifier refuses the helper (LOCKDOWN_BPF_READ_KERNEL,
- * ff40e51043af) and the whole skeleton fails to load with EINVAL, so the
- * modes built from it are unavailable there, said before trying.
+ * lockdown=confidentiality (LOCKDOWN_BPF_READ_KERNEL, ff40e51043af): the
+ * verifier refuses bpf_probe_read_kernel. libbpf's helper probe cannot
+ * tell: it looks for "unknown func", and 6.x kernels say "program of this
+ * type cannot use helper" (libbpf then assumes supported; seen on 6.12).
+ * So ask the kernel's own lockdown state: securityfs, else the boot option.
  */
-static int probe_read_allowed(char *why, size_t len)
+static bool confidentiality_locked(void)
 {
 	char buf[512] = "";
 	bool locked = false;
 	FILE *f = fopen("/sys/kernel/security/lockdown", "re");
 
-	/* "none integrity [confidentiality]"; without securityfs, the boot option */
+	/* "none integrity [confidentiality]" */
 	if (f) {
 		locked = fgets(buf, sizeof(buf), f) && strstr(buf, "[confidentiality]");
 		fclose(f);
@@ -158,7 +158,19 @@ static int probe_read_allowed(char *why, size_t len)
 		locked = fgets(buf, sizeof(buf), f) && strstr(buf, "lockdown=confidentiality");
 		fclose(f);
 	}
-	if (locked ||
+	return locked;
+}
+
+/*
+ * fentry's and kprobe's programs read the vma and the file through
+ * bpf_probe_read_kernel (BPF_CORE_READ) or BTF loads that need it, so they
+ * are unavailable under confidentiality lockdown, said before trying. tp
+ * reads only BTF-typed pointers (bpf_find_vma()'s vma, the BTF task) and
+ * loads there; only its fork follower (raw_tp, untyped) is left out.
+ */
+static int probe_read_allowed(char *why, size_t len)
+{
+	if (confidentiality_locked() ||
 	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_probe_read_kernel, NULL) <= 0) {
 		snprintf(why, len,
 			 "bpf_probe_read_kernel refused (lockdown=confidentiality), which this "
@@ -286,7 +298,7 @@ static int probe_tp(char *why, size_t len)
 		snprintf(why, len, "bpf_find_vma() missing (kernel < 5.17 or no BTF)");
 		return -ENOTSUP;
 	}
-	return probe_read_allowed(why, len);
+	return 0;
 }
 
 /*
@@ -634,14 +646,19 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 			bpf_map__set_max_entries(skel->maps.events, 64 * 1024);
 		bpf_map__set_max_entries(skel->maps.agg_pages, 1 << 18);
 	}
-	if (p->mode == MODE_TP)
+	if (p->mode == MODE_TP) {
 		bpf_map__set_max_entries(skel->maps.inflights, 1);
-	else
+		/* a benchmark hook: the cost of asking bpf_find_vma() on every fault */
+		env = getenv("PFW_BPF_NO_VMA_CACHE");
+		skel->rodata->use_vma_cache = !(env && *env && strcmp(env, "0"));
+	} else {
 		bpf_map__set_max_entries(skel->maps.tp_entries, 1);
+		bpf_map__set_max_entries(skel->maps.vma_caches, 1);
+	}
 	if (t->kind == PFW_TARGET_SYSTEM)
 		bpf_map__set_max_entries(skel->maps.targets, 1);
 	set_autoload(skel, p->mode);
-	p->follow_forks = t->kind == PFW_TARGET_COMMAND &&
+	p->follow_forks = t->kind == PFW_TARGET_COMMAND && !confidentiality_locked() &&
 			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 						  BPF_FUNC_probe_read_kernel, NULL) > 0;
 	bpf_program__set_autoload(skel->progs.pfw_fork, p->follow_forks);
