@@ -74,6 +74,13 @@ run_script() { # prefix script
 	bad=0
 	while IFS= read -r l; do
 		case "$l" in
+		"not ok"*"# TODO"*)
+			# a known bug, expected to fail (TAP TODO): shown, not counted
+			d=$(printf '%s\n' "$l" | sed 's/^not ok[ 0-9]*-\{0,1\} *//')
+			n=$((n + 1))
+			echo "not ok $n - $pfx: $d"
+			got=$((got + 1))
+			;;
 		"not ok"*)
 			d=$(printf '%s\n' "$l" | sed 's/^not ok[ 0-9]*-\{0,1\} *//')
 			emit "not ok" "$pfx: $d"
@@ -149,8 +156,9 @@ for b in perf bpf ftrace; do
 			echo "$lane|$b|$m|skip|$detail" >>"$matrix"
 			continue
 		fi
-		# the stack views (issue 6) need the backend's user stacks: per mode too
+		# the stack and histogram views (issue 6) depend on the backend: per mode too
 		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh "$src/tests/views/stacks.sh" \
+			"$src/tests/views/hist.sh" \
 			2>/dev/null | grep -v '/lib[^/]*\.sh$')
 		if [ -z "$scripts" ]; then
 			skip "$lane: $label" "no integration tests found under $src/tests"
