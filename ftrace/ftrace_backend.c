@@ -623,9 +623,11 @@ static int on_record(struct tep_event *event, struct tep_record *rec, int cpu, v
 	 * unwinder is one (options/userstacktrace walks frame pointers with
 	 * __get_user inside the ring buffer commit, preemption off): left in,
 	 * its faults would open faults of their own and close the real one
-	 * before its file records arrive.
+	 * before its file records arrive. 5.14+ keeps the migrate-disable
+	 * depth in the field's high nibble: not atomic, faults there are
+	 * handled (sleepable BPF's copy_from_user).
 	 */
-	if (r.type == PFW_FT_PF_KERNEL && r.preempt)
+	if (r.type == PFW_FT_PF_KERNEL && (r.preempt & 0x0f))
 		return 0;
 	if (r.ts < ft->not_before)
 		return 0;
