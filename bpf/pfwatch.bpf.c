@@ -65,19 +65,6 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
-/* tp: the open PAGE_FAULTS entry of each thread (a thread faults sequentially) */
-struct tp_entry {
-	__u64 ts;
-	__u64 addr;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct tp_entry);
-} tp_entries SEC(".maps");
-
 /* fentry/kprobe: a handle_mm_fault() in flight, captured at entry */
 struct inflight {
 	__u64 first_ts; /* entry of the first attempt: latency spans every retry */
@@ -458,40 +445,6 @@ int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
 
 /* ---- tp: perf_event programs on the page-fault software events ---- */
 
-SEC("perf_event")
-int pfw_tp_entry(struct bpf_perf_event_data *ctx)
-{
-	struct tp_entry e;
-	__u32 tid;
-
-	if (!wanted())
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	e.ts = bpf_ktime_get_ns();
-	e.addr = ctx->addr;
-	bpf_map_update_elem(&tp_entries, &tid, &e, BPF_ANY);
-	return 0;
-}
-
-static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
-{
-	struct fault *f = data;
-	struct file *file = vma->vm_file;
-	struct inode *inode;
-
-	if (!file)
-		return 0;
-	inode = file->f_inode;
-	if (!inode)
-		return 0;
-	f->ino = inode->i_ino;
-	f->dev = inode->i_sb->s_dev;
-	f->offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
-		    ((f->addr & PFW_PAGE_MASK) - vma->vm_start);
-	f->has_file = 1;
-	return 0;
-}
-
 /*
  * The file behind f->addr. bpf_find_vma() is the cost of tp mode: it takes
  * mmap_lock with a trylock and, with interrupts off as in this perf
@@ -517,12 +470,59 @@ struct vma_cache {
 	__u8 pad[7];
 };
 
+/*
+ * tp's per-thread state: the open PAGE_FAULTS entry (a thread faults
+ * sequentially) and the vma cache. Task-local storage (tracing programs:
+ * 5.13; tp needs 5.17): one pointer chase instead of an LRU hash update
+ * and delete per fault, and it goes away with the thread.
+ */
+struct tp_task {
+	__u64 entry_ts; /* 0: no entry open */
+	__u64 entry_addr;
+	struct vma_cache vc;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct vma_cache);
-} vma_caches SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tp_task);
+} tp_tasks SEC(".maps");
+
+SEC("perf_event")
+int pfw_tp_entry(struct bpf_perf_event_data *ctx)
+{
+	struct tp_task *st;
+
+	if (!wanted())
+		return 0;
+	st = bpf_task_storage_get(&tp_tasks, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	st->entry_ts = bpf_ktime_get_ns();
+	st->entry_addr = ctx->addr;
+	return 0;
+}
+
+static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct fault *f = data;
+	struct file *file = vma->vm_file;
+	struct inode *inode;
+
+	if (!file)
+		return 0;
+	inode = file->f_inode;
+	if (!inode)
+		return 0;
+	f->ino = inode->i_ino;
+	f->dev = inode->i_sb->s_dev;
+	f->offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
+		    ((f->addr & PFW_PAGE_MASK) - vma->vm_start);
+	f->has_file = 1;
+	return 0;
+}
 
 struct vma_found {
 	struct fault *f;
@@ -558,20 +558,20 @@ static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 	return false;
 }
 
-static __always_inline void tp_file_of(struct fault *f, __u32 tid)
+static __always_inline void tp_file_of(struct fault *f, struct task_struct *task,
+				       struct tp_task *st)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct mm_struct *mm = task->mm;
 	struct vma_cache *c, nc = {};
 	struct vma_found vf = {.f = f, .c = &nc};
 	__u64 exec_id = task->self_exec_id;
 	__u32 seq = 0;
-	bool seq_ok = mm && use_vma_cache && mm_seq(mm, &seq);
+	bool seq_ok = st && mm && use_vma_cache && mm_seq(mm, &seq);
 	long err;
 
 	if (seq_ok) {
-		c = bpf_map_lookup_elem(&vma_caches, &tid);
-		if (c && c->mm == (__u64)mm && c->seq == seq && c->exec_id == exec_id &&
+		c = &st->vc;
+		if (c->mm == (__u64)mm && c->seq == seq && c->exec_id == exec_id &&
 		    f->addr >= c->start && f->addr < c->end) {
 			if (c->has_file) {
 				f->ino = c->ino;
@@ -592,21 +592,22 @@ static __always_inline void tp_file_of(struct fault *f, __u32 tid)
 		nc.mm = (__u64)mm;
 		nc.seq = seq;
 		nc.exec_id = exec_id;
-		bpf_map_update_elem(&vma_caches, &tid, &nc, BPF_ANY);
+		st->vc = nc;
 	}
 }
 
 static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 {
+	struct task_struct *task;
 	struct fault f = {};
-	struct tp_entry *e;
-	__u32 tid;
+	struct tp_task *st;
 
 	if (!(want_faults & (kind ? 1 : 2)))
 		return 0;
 	if (!wanted())
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
+	task = bpf_get_current_task_btf();
+	st = bpf_task_storage_get(&tp_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	f.kind = kind;
 	f.addr = ctx->addr;
 	/* user_mode(regs): copy_from_user faults come with kernel-mode regs */
@@ -614,18 +615,15 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 		f.user = 1;
 		f.ip = ctx->regs.ip;
 	}
-	if (measure_latency) {
-		e = bpf_map_lookup_elem(&tp_entries, &tid);
-		if (e) {
-			/* an entry without completion (SIGSEGV, signal on retry) has another addr */
-			if (e->addr == f.addr) {
-				f.latency_ns = bpf_ktime_get_ns() - e->ts;
-				f.has_latency = 1;
-			}
-			bpf_map_delete_elem(&tp_entries, &tid);
+	if (measure_latency && st && st->entry_ts) {
+		/* an entry without completion (SIGSEGV, signal on retry) has another addr */
+		if (st->entry_addr == f.addr) {
+			f.latency_ns = bpf_ktime_get_ns() - st->entry_ts;
+			f.has_latency = 1;
 		}
+		st->entry_ts = 0;
 	}
-	tp_file_of(&f, tid);
+	tp_file_of(&f, task, st);
 	fault_done(ctx, &f);
 	return 0;
 }
