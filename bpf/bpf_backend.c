@@ -31,6 +31,7 @@
 #include "agg.h"
 #include "backend.h"
 #include "maps.h"
+#include "log.h"
 #include "opts.h"
 #include "session.h"
 
@@ -780,6 +781,9 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY || s->opts->view == PFW_VIEW_TOP ||
 		       s->opts->view == PFW_VIEW_HIST;
 	if (s->opts->serve || s->opts->metrics_file)
+		p->aggregate = false;
+	/* hist -v: a histogram per file, and the in-kernel rows hold one per kind */
+	if (s->opts->view == PFW_VIEW_HIST && pfw_verbose)
 		p->aggregate = false;
 	/* the in-kernel rows are keyed by (dev, ino), which kprobe-nobtf cannot see */
 	if (m == MODE_KPROBE_NOBTF)
