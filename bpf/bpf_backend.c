@@ -540,6 +540,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 		ev.nr_stack = e->nr_stack;
 	}
 	pfw_session_emit(p->s, &ev);
+	/*
+	 * Counting in the kernel, a fault arrives here only when tp could not
+	 * take mmap_lock to name its file: it joins the rows through
+	 * p->retired, named by its address (path set by the frontend when it
+	 * passed the filters). Its page is not in the kernel's page set: a
+	 * later fault on it counts it as distinct once more.
+	 */
+	if (p->aggregate && p->retired && ev.path)
+		pfw_agg_add(p->retired, &ev);
 	p->delivered++;
 	return 0;
 }
@@ -1053,11 +1062,23 @@ static void read_aggregates(struct bpf_priv *p)
 	pfw_agg_reset(s->agg);
 	if (p->retired) {
 		struct pfw_thread_stats *old;
+		struct pfw_file_stats *of;
+		const struct pfw_totals *rt = pfw_agg_totals(p->retired);
 		size_t n = pfw_agg_threads(p->retired, &old);
 
 		for (size_t i = 0; i < n; i++)
 			pfw_agg_add_thread(s->agg, &old[i]);
 		free(old);
+		/* faults streamed because their file was unknown in the kernel */
+		n = pfw_agg_files(p->retired, &of);
+		for (size_t i = 0; i < n; i++)
+			pfw_agg_add_file(s->agg, &of[i]);
+		free(of);
+		for (int k = 0; k < 2; k++)
+			for (unsigned b = 0; b < PFW_HIST_BUCKETS; b++)
+				if (rt->hist[k][b])
+					pfw_agg_add_hist(s->agg, (enum pfw_kind)k, b,
+							 rt->hist[k][b]);
 	}
 	first = true;
 	while (!bpf_map__get_next_key(skel->maps.agg_threads, first ? NULL : &tid, &next,

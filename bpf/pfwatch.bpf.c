@@ -558,7 +558,8 @@ static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 	return false;
 }
 
-static __always_inline void tp_file_of(struct fault *f, struct task_struct *task,
+/* false when mmap_lock was contended and the file is unknown */
+static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task,
 				       struct tp_task *st)
 {
 	struct mm_struct *mm = task->mm;
@@ -579,13 +580,13 @@ static __always_inline void tp_file_of(struct fault *f, struct task_struct *task
 				f->offset = c->pgoff_bytes + ((f->addr & PFW_PAGE_MASK) - c->start);
 				f->has_file = 1;
 			}
-			return;
+			return true;
 		}
 	}
 	err = bpf_find_vma(task, f->addr, tp_vma_cache_cb, &vf, 0);
 	if (err == -16 /* EBUSY: mmap_lock contended; the frontend resolves by address */) {
 		count(PFW_BPF_CNT_VMA_BUSY);
-		return;
+		return false;
 	}
 	/* the sequence read before the lookup: a change since then invalidates it */
 	if (seq_ok && !err && nc.end) {
@@ -594,6 +595,7 @@ static __always_inline void tp_file_of(struct fault *f, struct task_struct *task
 		nc.exec_id = exec_id;
 		st->vc = nc;
 	}
+	return true;
 }
 
 static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
@@ -623,7 +625,14 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 		}
 		st->entry_ts = 0;
 	}
-	tp_file_of(&f, task, st);
+	/*
+	 * Unknown file: an in-kernel row would put the fault under [anon];
+	 * stream it instead, and user space names it by its address.
+	 */
+	if (!tp_file_of(&f, task, st) && aggregate) {
+		stream_fault(ctx, &f, bpf_get_current_pid_tgid(), 0);
+		return 0;
+	}
 	fault_done(ctx, &f);
 	return 0;
 }
