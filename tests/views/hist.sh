@@ -2,7 +2,7 @@
 # --view=hist -v on this kernel, per backend that measures latency: the
 # per-file histogram of stackprog's data file holds exactly its A+B major
 # faults, as does the per-kind one. A backend that counts in the kernel
-# (bpf) must still give the per-file histograms -v asks for, not drop them.
+# (bpf) must stream under -v: its in-kernel rows hold one histogram per kind.
 #
 # PFW_BACKEND (and PFW_BPF_ATTACH / PFW_FTRACE_ATTACH), as tests/vm/suite.sh
 # sets them: test that one; unset: every backend in its default mode.
@@ -58,16 +58,7 @@ for b in $backends; do
 	all=$(grep '"record":"hist","kind":"major","unit"' "$d/hist.json" | head -n 1)
 	is_num_eq "$b: the per-kind major histogram holds A+B faults" "$(counts "$all")" $((A + B))
 	file=$(grep '"record":"hist","kind":"major","path":"'"$d/data"'"' "$d/hist.json" | head -n 1)
-	if [ -z "$file" ] && [ "$b" = bpf ] && grep -q 'counted in the kernel' "$d/err"; then
-		# Known: bpf/bpf_backend.c aggregates in the kernel for --view=hist,
-		# whose rows hold one histogram per kind; it must stream under -v.
-		# TODO: an expected failure until then (automake: XFAIL; a pass
-		# shows as XPASS, the sign to drop this branch).
-		_tap_n=$((_tap_n + 1))
-		printf 'not ok %d - %s # TODO %s\n' "$_tap_n" \
-			"$b: the per-file major histogram of the data file holds A+B faults" \
-			"bpf counts in the kernel for --view=hist and drops -v's per-file histograms"
-	elif [ -z "$file" ]; then
+	if [ -z "$file" ]; then
 		not_ok "$b: the per-file major histogram of the data file holds A+B faults" \
 			"no hist record for $d/data; stderr:" "$(head -n 5 "$d/err")"
 	else
