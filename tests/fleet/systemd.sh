@@ -1,0 +1,172 @@
+#!/bin/sh
+# The systemd lane (issue 9, "the unit starts pfwatch on boot with least
+# privilege"): boot Debian's stock 6.12 cloud kernel under qemu TCG with a
+# Debian bookworm root filesystem (tests/fleet/systemd-rootfs.sh, cached)
+# whose PID 1 is systemd, into which `make install DESTDIR=` put pfwatch and
+# dist/pfwatch.service and `systemctl enable pfwatch` enabled it. In the
+# guest, pfw-check.service (tests/fleet/systemd-guest.sh) checks the running
+# unit and powers off; its TAP is read back from the disk and re-emitted.
+#
+# A guest that panics, hangs or does not finish is a failure with the
+# console kept in tests/vm/out/systemd.console; missing host tools, no
+# kernel package, or no mmdebstrap and nothing cached are a skip.
+#
+# Environment: top_srcdir, top_builddir (make check), PFW_VM_CACHE,
+# PFW_VM_TIMEOUT (whole guest, seconds, default 600).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=${top_srcdir:-$(cd "$here/../.." && pwd)}
+case "$src" in /*) ;; *) src=$(cd "$src" && pwd) ;; esac
+build=${top_builddir:-$src}
+case "$build" in /*) ;; *) build=$(cd "$build" && pwd) ;; esac
+out=$build/tests/vm/out
+vm_timeout=${PFW_VM_TIMEOUT:-600}
+lane=systemd
+
+skip_all() {
+	echo "1..0 # SKIP $lane lane: $*"
+	exit 0
+}
+fail_all() {
+	echo "1..1"
+	echo "not ok 1 - $lane lane: $*"
+	exit 1
+}
+
+PATH=$PATH:/usr/sbin:/sbin
+for t in qemu-system-x86_64 mkfs.ext4 debugfs timeout tar chroot; do
+	command -v "$t" >/dev/null 2>&1 ||
+		skip_all "$t not installed (apt-get install qemu-system-x86 e2fsprogs)"
+done
+# unpacking a root filesystem with its owners, and chroot, need root
+[ "$(id -u)" = 0 ] || skip_all "needs root (unpacks a root filesystem and chroots into it)"
+for b in pfwatch pfwatch-workload Makefile; do
+	[ -e "$build/$b" ] || fail_all "$build/$b is not built"
+done
+
+mkdir -p "$out"
+t0=$(date +%s)
+kernel=$("$src/tests/vm/fetch-kernel.sh" 6.12 2>"$out/$lane.fetch") ||
+	skip_all "no linux-image-6.12 cloud kernel: $(tail -n 1 "$out/$lane.fetch")"
+kpkg=$(cat "$(dirname "$kernel")/PACKAGE")
+rootfs=$("$here/systemd-rootfs.sh" 2>"$out/$lane.rootfs") ||
+	skip_all "no bookworm root filesystem: $(tail -n 1 "$out/$lane.rootfs")"
+t_fetch=$(date +%s)
+
+work=$(mktemp -d "$out/$lane.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"
+tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$rootfs" ||
+	fail_all "cannot unpack $rootfs"
+
+# the real install: binaries and the unit where configure put them
+if ! make -C "$build" install DESTDIR="$root" >"$work/install.log" 2>&1; then
+	tail -n 20 "$work/install.log" | sed 's/^/# /'
+	fail_all "make install DESTDIR=... failed"
+fi
+unitfile=$(find "$root" -name pfwatch.service -type f | head -n 1)
+[ -n "$unitfile" ] || fail_all "make install put no pfwatch.service in DESTDIR (configure --with-systemdsystemunitdir=no?)"
+bin=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unitfile")
+[ -x "$root$bin" ] || fail_all "the unit's ExecStart $bin is not installed"
+bindir=$(dirname "$bin")
+case "${unitfile#"$root"}" in
+/etc/systemd/system/* | /usr/local/lib/systemd/system/* | /lib/systemd/system/* | /usr/lib/systemd/system/*) ;;
+*) # a --prefix systemd does not search: link it where the admin would
+	ln -s "${unitfile#"$root"}" "$root/etc/systemd/system/pfwatch.service" ;;
+esac
+echo "# installed ${unitfile#"$root"}, ExecStart=$bin"
+
+# bpftool lets the guest see which BPF objects pfwatch holds
+bt=$(command -v bpftool 2>/dev/null)
+[ -n "$bt" ] && cp "$bt" "$root/usr/local/sbin/bpftool"
+# libraries the guest lacks (libbpf, libtracefs, ...), at ldd's paths; the
+# guest's glibc comes from the same apt sources as the host's
+for f in "$root$bin" "$root$bindir/pfwatch-workload" "$root/usr/local/sbin/bpftool"; do
+	[ -f "$f" ] && ldd "$f" 2>/dev/null | awk '/=> \// {print $3}'
+done | sort -u | while read -r lib; do
+	[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"; }
+done
+chroot "$root" "$bin" --version >"$work/version" 2>&1 ||
+	fail_all "pfwatch does not run in the guest root: $(head -n 1 "$work/version")"
+
+# the check, as a unit ordered after pfwatch; it powers the guest off
+mkdir -p "$root/usr/local/lib/pfw-check" "$root/var/lib/pfw-check"
+cp "$here/systemd-guest.sh" "$root/usr/local/lib/pfw-check/check.sh"
+chmod 755 "$root/usr/local/lib/pfw-check/check.sh"
+[ "$bindir" = /usr/local/bin ] ||
+	sed -i "s|^PATH=|PATH=$bindir:|" "$root/usr/local/lib/pfw-check/check.sh"
+cat >"$root/etc/systemd/system/pfw-check.service" <<EOF
+[Unit]
+Description=pfwatch systemd lane check
+Wants=pfwatch.service
+After=pfwatch.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/lib/pfw-check/check.sh
+StandardOutput=file:/var/lib/pfw-check/results.tap
+StandardError=journal+console
+TimeoutStartSec=300
+
+[Install]
+WantedBy=multi-user.target
+EOF
+# a fixed identity, and nothing that waits for a terminal or the network
+echo pfw-systemd >"$root/etc/hostname"
+printf '%032x\n' "$(date +%s)" >"$root/etc/machine-id"
+: >"$root/etc/fstab"
+for u in getty@.service serial-getty@.service getty-static.service systemd-firstboot.service \
+	apt-daily.timer apt-daily-upgrade.timer; do
+	ln -sf /dev/null "$root/etc/systemd/system/$u"
+done
+chroot "$root" systemctl enable pfwatch.service pfw-check.service >"$work/enable.log" 2>&1 ||
+	fail_all "systemctl enable pfwatch failed: $(tail -n 1 "$work/enable.log")"
+
+mkfs.ext4 -q -F -L pfwroot -d "$root" "$work/root.img" 1G >"$work/mkfs.log" 2>&1 ||
+	fail_all "mkfs.ext4 -d failed: $(tail -n 1 "$work/mkfs.log")"
+rm -rf "$root"
+t_img=$(date +%s)
+
+console=$out/$lane.console
+timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
+	-accel tcg -cpu max -m 1024 -smp 1 \
+	-display none -monitor none -serial "file:$console" -no-reboot \
+	-kernel "$kernel" \
+	-append "console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 init=/lib/systemd/systemd panic=-1 systemd.show_status=1" \
+	-drive "file=$work/root.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=pf \
+	</dev/null >"$work/qemu.out" 2>&1
+qrc=$?
+t1=$(date +%s)
+
+debugfs -R "cat /var/lib/pfw-check/results.tap" "$work/root.img" 2>/dev/null >"$out/$lane.tap"
+echo "# $lane: $kpkg, $(sed -n 's/^[^ ]* //p' "$(dirname "$rootfs")/RECIPE" | cut -c1-60)...;" \
+	"kernel+rootfs $((t_fetch - t0))s, image $((t_img - t_fetch))s, boot+checks $((t1 - t_img))s," \
+	"lane total $((t1 - t0))s, qemu exit $qrc"
+echo "$lane|$((t1 - t0))" >"$out/$lane.time"
+if grep -q '^1\.\.[0-9]' "$out/$lane.tap"; then
+	awk -v lane="$lane" '
+		/^1\.\.[0-9]+/ { next }
+		/^ok / || /^not ok / {
+			n++
+			if ($1 == "not") fail++
+			print; next
+		}
+		{ print }
+		END { n++; print "ok " n " - " lane ": systemd booted the guest, ran the checks and powered off"; print "1.." n; exit fail ? 1 : 0 }
+	' "$out/$lane.tap"
+	exit $?
+fi
+
+why="guest did not finish the checks"
+[ "$qrc" -eq 124 ] && why="guest hung: killed after ${vm_timeout}s"
+grep -q 'Kernel panic' "$console" && why="guest kernel panicked"
+grep '^ok\|^not ok\|^#' "$out/$lane.tap" | sed 's/^/# partial: /'
+echo "# console tail:"
+tail -n 40 "$console" | sed 's/^/#   /'
+echo "1..1"
+echo "not ok 1 - $lane: $why; console log kept in $console"
+exit 1
