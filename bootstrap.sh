@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 # build: autotools + compiler; bpf: libbpf, clang, bpftool; ftrace: libtracefs,
 # libtraceevent; tests: the kernel lanes boot Debian kernels under qemu with a
 # busybox initramfs and an ext4 data disk; unprivileged lane: util-linux setpriv;
-# tests/fleet: a real Prometheus and node_exporter on loopback, curl, jq;
+# tests/fleet: a real Prometheus and node_exporter on loopback, curl, jq, and
+# mmdebstrap for the systemd lane's Debian root filesystem;
 # tests/fuzz: clang's libFuzzer runtime; tests/hardening: valgrind;
 # make bench: linux-perf (perf stat / perf record are the peers).
 PKGS="build-essential autoconf automake libtool pkg-config
@@ -16,7 +17,7 @@ libbpf-dev clang llvm bpftool libelf-dev zlib1g-dev
 libtracefs-dev libtraceevent-dev libdw-dev libncurses-dev
 qemu-system-x86 busybox-static cpio e2fsprogs util-linux procps
 python3 tmux librsvg2-bin libxml2-utils
-prometheus prometheus-node-exporter curl jq
+prometheus prometheus-node-exporter curl jq mmdebstrap
 libclang-rt-14-dev valgrind linux-perf"
 
 missing=""
