@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -35,6 +37,7 @@
 #include "opts.h"
 #include "session.h"
 
+#include "perf/perf_ring.h"
 #include "bpf/pfwatch_bpf.h"
 #include "bpf/pfwatch.skel.h"
 #include "bpf/pfwatch_nobtf.skel.h"
@@ -49,6 +52,32 @@ enum bpf_mode {
 
 /* exited threads' rows leave the kernel this often (see prune()) */
 #define PRUNE_INTERVAL_NS (10 * 1000000000ull)
+/*
+ * the exporter forgets a file row unchanged for two refreshes, and at least
+ * this long (see forget_thread()): memory then follows the files faulted on
+ * in the last seconds, and a file faulting again costs only a new row
+ */
+#define IDLE_FILE_MIN_NS (1000000000ull)
+/*
+ * Recent names, a fixed ring: MMAP2 records (a file's first fault follows
+ * its mmap closely) and the rows the exporter forgot (a file faulting again
+ * is named without re-reading its process's maps). Fixed, so memory stays
+ * flat under any churn.
+ */
+#define RECENT_NAMES 1024
+
+struct recent_name {
+	uint64_t ino;
+	uint32_t major, minor, gen;
+	char *path;
+};
+
+/* a kernel row as the exporter's previous snapshot saw it */
+struct seen_row {
+	uint64_t k1, k2;   /* threads: tid, 0; files: ino, dev << 32 | gen */
+	uint64_t total;	   /* major + minor */
+	uint64_t since_ns; /* when total last changed */
+};
 
 static const char *const mode_names[] = {"fentry", "kprobe", "tp", "kprobe-nobtf", NULL};
 
@@ -68,8 +97,32 @@ struct bpf_priv {
 	struct bpf_link **links;
 	size_t nr_links;
 	int delivered; /* by the current poll() */
-	/* rows of exited threads, moved out of agg_threads (see prune()) */
+	/*
+	 * rows of exited threads, moved out of agg_threads (see prune()), and
+	 * faults tp streamed because it could not name their file
+	 */
 	struct pfw_agg *retired;
+	/*
+	 * (dev, ino, gen) -> path: from PERF_RECORD_MMAP2 (the name in-band,
+	 * at mmap time) or at the file's first fault (NEWFILE). The exporter
+	 * keeps two generations (see read_aggregates()).
+	 */
+	struct pfw_agg *names;
+	struct recent_name recent[RECENT_NAMES];
+	unsigned recent_next;
+	/* per-CPU dummy perf events delivering MMAP2 records, for the names */
+	int *mmap_fds;
+	void **mmap_bases;
+	struct pfw_ring *mmap_rings;
+	int nr_mmap;
+	/*
+	 * The exporter (--serve, --metrics-file) runs for days: rows that can
+	 * count no more (exited threads, idle files) leave the kernel and are
+	 * forgotten, instead of piling up in p->retired (see forget_rows()).
+	 */
+	bool serving;
+	struct seen_row *seen_t, *seen_f;
+	size_t nseen_t, nseen_f;
 	uint64_t last_prune_ns, prune_interval_ns;
 	uint64_t nr_pruned;
 	uint64_t counters[PFW_BPF_CNT_NR];
@@ -498,6 +551,197 @@ static void announce_mmap(struct pfw_maps *maps, const struct pfw_bpf_event *e)
 		      st.st_ino, buf);
 }
 
+static const char *name_of(const struct bpf_priv *p, uint64_t ino, uint32_t major, uint32_t minor,
+			   uint32_t gen)
+{
+	const char *n = p->names ? pfw_agg_file_path(p->names, ino, major, minor, gen) : NULL;
+
+	/* newest first */
+	for (unsigned i = 0; !n && i < RECENT_NAMES; i++) {
+		const struct recent_name *r =
+			&p->recent[(p->recent_next + RECENT_NAMES - 1 - i) % RECENT_NAMES];
+
+		if (!r->path)
+			break;
+		if (r->ino == ino && r->gen == gen && r->major == major && r->minor == minor)
+			n = r->path;
+	}
+	return n;
+}
+
+static void remember_name(struct bpf_priv *p, uint64_t ino, uint32_t major, uint32_t minor,
+			  uint32_t gen, const char *path)
+{
+	struct recent_name *r = &p->recent[p->recent_next];
+	char *copy = strdup(path);
+
+	if (!copy)
+		return;
+	free(r->path);
+	*r = (struct recent_name){
+		.ino = ino, .major = major, .minor = minor, .gen = gen, .path = copy};
+	p->recent_next = (p->recent_next + 1) % RECENT_NAMES;
+}
+
+/*
+ * Names in-band: a dummy software event per CPU with mmap/mmap_data/mmap2
+ * set delivers a PERF_RECORD_MMAP2 for every file mapping in the system,
+ * with the path, the device, the inode and its generation, as it is made.
+ * A file's name is then known even when its process has exited before
+ * pfwatch reads its first fault, and a new file that reuses an inode
+ * number cannot take an older file's name (/proc/PID/maps has no
+ * generation). Optional: without it (no perf events), names come from
+ * /proc at the first fault.
+ */
+#define MMAP_RING_PAGES 16
+
+static void open_mmaps(struct bpf_priv *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	long pg = sysconf(_SC_PAGESIZE);
+	struct perf_event_attr a = {0};
+
+	if (ncpu <= 0 || pg <= 0)
+		return;
+	p->mmap_fds = calloc(ncpu, sizeof(*p->mmap_fds));
+	p->mmap_bases = calloc(ncpu, sizeof(*p->mmap_bases));
+	p->mmap_rings = calloc(ncpu, sizeof(*p->mmap_rings));
+	if (!p->mmap_fds || !p->mmap_bases || !p->mmap_rings)
+		return;
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_DUMMY;
+	a.mmap = 1;
+	a.mmap_data = 1;
+	a.mmap2 = 1;
+	a.disabled = 1;
+	a.watermark = 1;
+	a.wakeup_watermark = (MMAP_RING_PAGES * pg) / 2;
+	for (int c = 0; c < ncpu; c++) {
+		int fd = (int)perf_event_open(&a, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
+		void *base;
+
+		if (fd < 0) {
+			if (errno == ENODEV) /* a possible CPU that is not online */
+				continue;
+			pfw_session_verbose(p->s, "bpf: no MMAP2 names (%s): from /proc instead",
+					    strerror(errno));
+			break;
+		}
+		base = mmap(NULL, (MMAP_RING_PAGES + 1) * pg, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    fd, 0);
+		if (base == MAP_FAILED ||
+		    pfw_ring_init(&p->mmap_rings[p->nr_mmap], base, pg, MMAP_RING_PAGES * pg)) {
+			if (base != MAP_FAILED)
+				munmap(base, (MMAP_RING_PAGES + 1) * pg);
+			close(fd);
+			break;
+		}
+		ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+		p->mmap_fds[p->nr_mmap] = fd;
+		p->mmap_bases[p->nr_mmap] = base;
+		p->nr_mmap++;
+	}
+}
+
+static void close_mmaps(struct bpf_priv *p)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	for (int i = 0; i < p->nr_mmap; i++) {
+		pfw_ring_fini(&p->mmap_rings[i]);
+		munmap(p->mmap_bases[i], (MMAP_RING_PAGES + 1) * pg);
+		close(p->mmap_fds[i]);
+	}
+	p->nr_mmap = 0;
+	free(p->mmap_fds);
+	free(p->mmap_bases);
+	free(p->mmap_rings);
+	p->mmap_fds = NULL;
+	p->mmap_bases = NULL;
+	p->mmap_rings = NULL;
+}
+
+/* MMAP2 body (no sample_id_all): pid tid addr len pgoff maj min ino ino_gen prot flags name */
+static void drain_mmaps(struct bpf_priv *p)
+{
+	if (!p->names)
+		return;
+	for (int i = 0; i < p->nr_mmap; i++) {
+		struct pfw_ring *r = &p->mmap_rings[i];
+		const struct perf_event_header *h;
+
+		if (!pfw_ring_read_init(r))
+			continue;
+		while ((h = pfw_ring_read_event(r))) {
+			const uint8_t *b = (const uint8_t *)(h + 1);
+			uint64_t ino, gen;
+			uint32_t maj, min;
+			size_t room;
+
+			if (h->type == PERF_RECORD_MMAP2 && h->size > sizeof(*h) + 64 &&
+			    !(h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+				memcpy(&maj, b + 32, 4);
+				memcpy(&min, b + 36, 4);
+				memcpy(&ino, b + 40, 8);
+				memcpy(&gen, b + 48, 8);
+				room = h->size - sizeof(*h) - 64;
+				/* "//anon", "[heap]", "//toolong" (no inode): not files */
+				if (ino && b[64] == '/' && b[65] != '/' &&
+				    strnlen((const char *)b + 64, room) < room) {
+					remember_name(p, ino, maj, min, (uint32_t)gen,
+						      (const char *)b + 64);
+				}
+			}
+			pfw_ring_consume(r);
+		}
+		pfw_ring_read_done(r);
+	}
+}
+
+/*
+ * The name of a new in-kernel file row, taken now, at its first fault:
+ * the mapping at the faulting address is that very file, and at stop (or
+ * the exporter's next scrape) the process, the mapping and the name the
+ * maps keep for (dev, ino) may be gone or belong to a newer file that
+ * reuses the inode number.
+ */
+static void name_file(struct bpf_priv *p, const struct pfw_bpf_event *e)
+{
+	struct pfw_maps *maps = p->s->maps;
+	struct pfw_file_stats r = {0};
+	const struct pfw_mapping *m;
+
+	if (!p->names || !maps || !(e->flags & PFW_BPF_F_FILE))
+		return;
+	r.file = true;
+	r.inode = e->ino;
+	r.dev_major = e->dev >> 20;
+	r.dev_minor = e->dev & 0xfffff;
+	r.gen = e->gen;
+	/* its mmap came before its first fault: the record is in the rings */
+	drain_mmaps(p);
+	r.path = name_of(p, r.inode, r.dev_major, r.dev_minor, r.gen);
+	/*
+	 * The mapping at the faulting address; read the process's maps again
+	 * when ours do not show this file there (a new process, a new
+	 * mapping): once per row, so once per file. Only when the mapping is
+	 * gone already, the last name the maps knew for (dev, ino).
+	 */
+	for (int pass = 0; pass < 2 && !r.path; pass++) {
+		if (pass)
+			pfw_maps_load_proc(maps, "/proc", e->pid);
+		m = pfw_maps_find(maps, e->pid, e->addr);
+		if (m && m->file && m->inode == e->ino && m->dev_major == r.dev_major &&
+		    m->dev_minor == r.dev_minor)
+			r.path = m->path;
+	}
+	if (!r.path)
+		r.path = pfw_maps_path_of(maps, r.dev_major, r.dev_minor, r.inode);
+	if (r.path)
+		pfw_agg_add_file(p->names, &r);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct bpf_priv *p = ctx;
@@ -518,8 +762,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 	 */
 	if (e->flags & PFW_BPF_F_FILE)
 		learn_path(p, e);
-	if (e->flags & PFW_BPF_F_NEWFILE)
+	if (e->flags & PFW_BPF_F_NEWFILE) {
+		name_file(p, e);
 		return 0;
+	}
 	ev.time_ns = e->time_ns;
 	ev.addr = e->addr;
 	ev.ip = e->ip;
@@ -777,20 +1023,15 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		pfw_session_verbose(s, "bpf: using %s", mode_names[m]);
 	/*
 	 * Count in the kernel whenever the view needs no per-fault record:
-	 * summary and hist read the maps at stop, top through snapshot() at
-	 * each refresh. Not the exporter (--serve, --metrics-file): it runs
-	 * for days under file churn, and the in-kernel file rows are keyed
-	 * by (dev, ino) without the inode generation, so a new file that
-	 * reuses a deleted file's inode number adds to the old row and its
-	 * faults go to whichever name the maps hold at the next refresh
-	 * (tests/fleet/churn.sh saw 2400 files reported as 4). Streamed, each
-	 * fault is named when it is read. Keying the rows by i_generation too
-	 * would let the exporter count in the kernel again.
+	 * summary and hist read the maps at stop, top and the exporter
+	 * (--serve, --metrics-file) through snapshot() at each refresh. File
+	 * rows are keyed by (dev, ino, i_generation) and named at their first
+	 * fault, so a new file that reuses a deleted file's inode number gets
+	 * its own row and name (tests/fleet/churn.sh: thousands of files).
 	 */
 	p->aggregate = s->opts->view == PFW_VIEW_SUMMARY || s->opts->view == PFW_VIEW_TOP ||
-		       s->opts->view == PFW_VIEW_HIST;
-	if (s->opts->serve || s->opts->metrics_file)
-		p->aggregate = false;
+		       s->opts->view == PFW_VIEW_HIST || s->opts->serve || s->opts->metrics_file;
+	p->serving = s->opts->serve || s->opts->metrics_file;
 	/* hist -v: a histogram per file, and the in-kernel rows hold one per kind */
 	if (s->opts->view == PFW_VIEW_HIST && pfw_verbose)
 		p->aggregate = false;
@@ -804,7 +1045,8 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 		p->prune_interval_ns =
 			env && atoi(env) > 0 ? (uint64_t)atoi(env) * 1000000ull : PRUNE_INTERVAL_NS;
 		p->retired = pfw_agg_new();
-		if (!p->retired) {
+		p->names = pfw_agg_new();
+		if (!p->retired || !p->names) {
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
@@ -950,6 +1192,9 @@ static int bpf_start(void *priv)
 		goto out;
 	}
 
+	/* before the child is released: its first mmap must already be seen */
+	if (p->aggregate)
+		open_mmaps(p);
 	/* before the child is released: its first fork must already be seen */
 	if (p->follow_forks) {
 		ret = add_link(p, bpf_program__attach(skel->progs.pfw_fork));
@@ -1003,7 +1248,8 @@ static int bpf_poll(void *priv, int timeout_ms)
 		return 0;
 	if (ret < 0 && ret != -EINTR)
 		return ret;
-	if (p->aggregate && pfw_now_ns() - p->last_prune_ns > p->prune_interval_ns)
+	drain_mmaps(p);
+	if (p->aggregate && !p->serving && pfw_now_ns() - p->last_prune_ns > p->prune_interval_ns)
 		prune(p);
 	return p->delivered;
 }
@@ -1044,6 +1290,102 @@ static void lat_merge(uint64_t *cnt, uint64_t *tot, uint64_t *mn, uint64_t *mx, 
 	*tot += t;
 }
 
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct seen_row *x = a, *y = b;
+
+	if (x->k1 != y->k1)
+		return x->k1 < y->k1 ? -1 : 1;
+	return (x->k2 > y->k2) - (x->k2 < y->k2);
+}
+
+static const struct seen_row *seen_find(const struct seen_row *v, size_t n, uint64_t k1,
+					uint64_t k2)
+{
+	struct seen_row key = {.k1 = k1, .k2 = k2};
+
+	return n ? bsearch(&key, v, n, sizeof(*v), seen_cmp) : NULL;
+}
+
+/* append to a growing array; false on ENOMEM (the row is then just not remembered) */
+static bool seen_push(struct seen_row **v, size_t *n, size_t *cap, struct seen_row r)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct seen_row *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = r;
+	return true;
+}
+
+static bool task_alive(uint32_t pid, uint32_t tid);
+
+/*
+ * The exporter forgets a row the previous snapshot saw with the same
+ * counts and that can count no more: an exited thread, or a file idle for
+ * two refreshes. Its counts were reported; dropping it from this snapshot
+ * adds nothing (the exporter diffs snapshots row by row) and a row created
+ * later under the same key starts from zero against nothing. The row is
+ * taken out with lookup-and-delete (5.14+), so a fault that raced in since
+ * it was read is kept (in p->retired, which snapshots add); before 5.14 a
+ * plain delete, and such a fault (on a file idle for two refreshes, within
+ * microseconds) is lost. A thread id reused since the read lands in the
+ * same way. Returns true when the row is gone.
+ */
+static bool forget_thread(struct bpf_priv *p, __u32 tid, const struct pfw_bpf_thread *was)
+{
+	struct bpf_map *m = p->skel->maps.agg_threads;
+	struct pfw_bpf_thread v;
+
+	if (bpf_map__lookup_and_delete_elem(m, &tid, sizeof(tid), &v, sizeof(v), 0)) {
+		if (bpf_map__delete_elem(m, &tid, sizeof(tid), 0))
+			return false;
+		return true;
+	}
+	if (v.major != was->major || v.minor != was->minor) {
+		struct pfw_thread_stats t = {0};
+
+		t.pid = v.pid;
+		t.tid = tid;
+		memcpy(t.comm, v.comm, sizeof(t.comm));
+		t.comm[PFW_COMM_LEN - 1] = '\0';
+		t.major = v.major - was->major;
+		t.minor = v.minor - was->minor;
+		pfw_agg_add_thread(p->retired, &t);
+	}
+	return true;
+}
+
+static bool forget_file(struct bpf_priv *p, const struct pfw_bpf_file_key *fk,
+			const struct pfw_file_stats *was, struct pfw_bpf_file *fv, int ncpu)
+{
+	struct bpf_map *m = p->skel->maps.agg_files;
+	struct pfw_file_stats d = *was;
+
+	if (bpf_map__lookup_and_delete_elem(m, fk, sizeof(*fk), fv, ncpu * sizeof(*fv), 0)) {
+		if (bpf_map__delete_elem(m, fk, sizeof(*fk), 0))
+			return false;
+		return true;
+	}
+	d.major = d.minor = d.pages = 0;
+	d.lat_count = d.lat_total_ns = d.lat_min_ns = d.lat_max_ns = 0;
+	for (int c = 0; c < ncpu; c++) {
+		d.major += fv[c].major;
+		d.minor += fv[c].minor;
+	}
+	if (d.major != was->major || d.minor != was->minor) {
+		d.major -= was->major;
+		d.minor -= was->minor;
+		pfw_agg_add_file(p->retired, &d);
+	}
+	return true;
+}
+
 static void read_aggregates(struct bpf_priv *p)
 {
 	struct pfw_session *s = p->s;
@@ -1052,28 +1394,43 @@ static void read_aggregates(struct bpf_priv *p)
 	__u32 tid, next;
 	struct pfw_bpf_file_key fk, fnext;
 	struct pfw_bpf_file *fv;
+	struct seen_row *nt = NULL, *nf = NULL;
+	size_t nnt = 0, cnt = 0, nnf = 0, cnf = 0;
+	struct forget_t {
+		__u32 tid;
+		struct pfw_bpf_thread v;
+		struct pfw_thread_stats t;
+	} *ft = NULL;
+	struct forget_f {
+		struct pfw_bpf_file_key fk;
+		struct pfw_file_stats f;
+		char *path;
+	} *ff = NULL;
+	size_t nft = 0, cft = 0, nff = 0, cff = 0;
+	struct pfw_agg *names = NULL;
+	uint64_t now = pfw_now_ns();
+	uint64_t idle_ns = 2 * s->opts->interval_ns;
 	__u64 *hv;
 	bool first;
 
 	if (ncpu <= 0 || !s->agg)
 		return;
+	if (idle_ns < IDLE_FILE_MIN_NS)
+		idle_ns = IDLE_FILE_MIN_NS;
+	/* the exporter keeps the names of the rows the kernel holds, and recent ones */
+	if (p->serving)
+		names = pfw_agg_new();
 
 	/* everything since start: the retired rows and what the maps hold now */
 	pfw_agg_reset(s->agg);
 	if (p->retired) {
 		struct pfw_thread_stats *old;
-		struct pfw_file_stats *of;
 		const struct pfw_totals *rt = pfw_agg_totals(p->retired);
 		size_t n = pfw_agg_threads(p->retired, &old);
 
 		for (size_t i = 0; i < n; i++)
 			pfw_agg_add_thread(s->agg, &old[i]);
 		free(old);
-		/* faults streamed because their file was unknown in the kernel */
-		n = pfw_agg_files(p->retired, &of);
-		for (size_t i = 0; i < n; i++)
-			pfw_agg_add_file(s->agg, &of[i]);
-		free(of);
 		for (int k = 0; k < 2; k++)
 			for (unsigned b = 0; b < PFW_HIST_BUCKETS; b++)
 				if (rt->hist[k][b])
@@ -1101,7 +1458,34 @@ static void read_aggregates(struct bpf_priv *p)
 		t.lat_total_ns = v.lat_total;
 		t.lat_min_ns = v.lat_min;
 		t.lat_max_ns = v.lat_max;
-		/* file rows are keyed by (dev, ino): learn the paths while the process lives */
+		if (p->serving) {
+			const struct seen_row *was = seen_find(p->seen_t, p->nseen_t, tid, 0);
+			bool same = was && was->total == v.major + v.minor;
+
+			/* deleted after the walk: get_next_key of a deleted key restarts it */
+			if (same && !task_alive(v.pid, tid)) {
+				if (nft == cft) {
+					size_t nc = cft ? cft * 2 : 64;
+					struct forget_t *n = realloc(ft, nc * sizeof(*n));
+
+					if (n) {
+						ft = n;
+						cft = nc;
+					}
+				}
+				if (nft < cft) {
+					ft[nft].tid = tid;
+					ft[nft].v = v;
+					ft[nft++].t = t;
+					continue;
+				}
+			}
+			seen_push(&nt, &nnt, &cnt,
+				  (struct seen_row){.k1 = tid,
+						    .total = v.major + v.minor,
+						    .since_ns = same ? was->since_ns : now});
+		}
+		/* learn the processes' files while they live */
 		if (s->maps && !pfw_maps_known(s->maps, v.pid))
 			pfw_maps_load_proc(s->maps, "/proc", v.pid);
 		pfw_agg_add_thread(s->agg, &t);
@@ -1134,15 +1518,120 @@ static void read_aggregates(struct bpf_priv *p)
 			f.inode = fk.ino;
 			f.dev_major = fk.dev >> 20;
 			f.dev_minor = fk.dev & 0xfffff;
-			if (s->maps)
+			f.gen = fk.gen;
+			f.path = name_of(p, f.inode, f.dev_major, f.dev_minor, f.gen);
+			if (!f.path && s->maps)
 				f.path = pfw_maps_path_of(s->maps, f.dev_major, f.dev_minor,
 							  f.inode);
 			if (!f.path)
 				f.path = "[unknown]";
 		}
+		if (p->serving) {
+			uint64_t k2 = (uint64_t)fk.dev << 32 | fk.gen;
+			const struct seen_row *was = seen_find(p->seen_f, p->nseen_f, fk.ino, k2);
+			bool same = was && was->total == f.major + f.minor;
+
+			if (same && f.file && now - was->since_ns >= idle_ns) {
+				if (nff == cff) {
+					size_t nc = cff ? cff * 2 : 64;
+					struct forget_f *n = realloc(ff, nc * sizeof(*n));
+
+					if (n) {
+						ff = n;
+						cff = nc;
+					}
+				}
+				/* its own copy: remember_name() may reuse the slot f.path is in */
+				if (nff < cff && (ff[nff].path = strdup(f.path))) {
+					ff[nff].fk = fk;
+					ff[nff].f = f;
+					ff[nff].f.path = ff[nff].path;
+					nff++;
+					continue;
+				}
+			}
+			seen_push(&nf, &nnf, &cnf,
+				  (struct seen_row){.k1 = fk.ino,
+						    .k2 = k2,
+						    .total = f.major + f.minor,
+						    .since_ns = same ? was->since_ns : now});
+			if (names && f.file)
+				pfw_agg_add_file(names, &(struct pfw_file_stats){
+								.file = true,
+								.inode = f.inode,
+								.dev_major = f.dev_major,
+								.dev_minor = f.dev_minor,
+								.gen = f.gen,
+								.path = f.path,
+							});
+		}
 		pfw_agg_add_file(s->agg, &f);
 	}
+	/* a row that would not go stays: it is reported (and seen) as it was */
+	for (size_t i = 0; i < nft; i++)
+		if (!forget_thread(p, ft[i].tid, &ft[i].v)) {
+			pfw_agg_add_thread(s->agg, &ft[i].t);
+			seen_push(&nt, &nnt, &cnt,
+				  (struct seen_row){.k1 = ft[i].tid,
+						    .total = ft[i].v.major + ft[i].v.minor,
+						    .since_ns = now});
+		}
+	for (size_t i = 0; i < nff; i++) {
+		struct forget_f *x = &ff[i];
+
+		if (forget_file(p, &x->fk, &x->f, fv, ncpu)) {
+			remember_name(p, x->f.inode, x->f.dev_major, x->f.dev_minor, x->f.gen,
+				      x->path);
+		} else {
+			pfw_agg_add_file(s->agg, &x->f);
+			seen_push(&nf, &nnf, &cnf,
+				  (struct seen_row){.k1 = x->fk.ino,
+						    .k2 = (uint64_t)x->fk.dev << 32 | x->fk.gen,
+						    .total = x->f.major + x->f.minor,
+						    .since_ns = now});
+		}
+		free(x->path);
+	}
+	free(ft);
+	free(ff);
 	free(fv);
+	/*
+	 * Faults streamed because tp could not name their file in the kernel
+	 * (and the lookup-and-delete remainders): user space named them by
+	 * address, without the inode generation; the kernel's row for the
+	 * same (dev, ino) has it, so they join that row, not one of their own.
+	 */
+	if (p->retired) {
+		struct pfw_file_stats *of = NULL, *cur = NULL;
+		size_t n = pfw_agg_files(p->retired, &of), nc = n ? pfw_agg_files(s->agg, &cur) : 0;
+
+		for (size_t i = 0; i < n; i++) {
+			for (size_t j = 0; of[i].file && !of[i].gen && j < nc; j++)
+				if (cur[j].file && cur[j].inode == of[i].inode &&
+				    cur[j].dev_major == of[i].dev_major &&
+				    cur[j].dev_minor == of[i].dev_minor) {
+					of[i].gen = cur[j].gen;
+					break;
+				}
+			pfw_agg_add_file(s->agg, &of[i]);
+		}
+		free(of);
+		free(cur);
+	}
+	if (p->serving) {
+		qsort(nt, nnt, sizeof(*nt), seen_cmp);
+		qsort(nf, nnf, sizeof(*nf), seen_cmp);
+		free(p->seen_t);
+		free(p->seen_f);
+		p->seen_t = nt;
+		p->nseen_t = nnt;
+		p->seen_f = nf;
+		p->nseen_f = nnf;
+		if (names) {
+			pfw_agg_free(p->names);
+			p->names = names;
+		}
+	}
 
 	hv = calloc(ncpu, sizeof(*hv));
 	if (!hv)
@@ -1248,7 +1737,9 @@ static int bpf_snapshot(void *priv)
 		ring_buffer__consume(p->rb);
 	else if (p->pb)
 		perf_buffer__consume(p->pb);
-	prune(p);
+	if (!p->serving)
+		prune(p);
+	drain_mmaps(p);
 	read_aggregates(p);
 	return 0;
 }
@@ -1304,6 +1795,12 @@ static void bpf_close(void *priv)
 	pfwatch_bpf__destroy(p->skel);
 	pfwatch_nobtf_bpf__destroy(p->nb);
 	pfw_agg_free(p->retired);
+	pfw_agg_free(p->names);
+	for (int i = 0; i < RECENT_NAMES; i++)
+		free(p->recent[i].path);
+	close_mmaps(p);
+	free(p->seen_t);
+	free(p->seen_f);
 	if (libbpf_session == p->s)
 		libbpf_session = NULL;
 	free(p);

@@ -55,6 +55,7 @@ struct super_block {
 
 struct inode {
 	unsigned long i_ino;
+	__u32 i_generation;
 	struct super_block *i_sb;
 } __attribute__((preserve_access_index));
 

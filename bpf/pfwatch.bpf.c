@@ -73,12 +73,12 @@ struct inflight {
 	__u64 ino;
 	__u64 offset;
 	__u32 dev;
+	__u32 gen;
 	__u32 flags; /* FAULT_FLAG_* of the latest attempt */
 	__u8 has_file;
 	__u8 user;
 	__u8 in_call; /* between entry and return of a user-fault attempt */
 	__u8 retried; /* the last attempt returned VM_FAULT_RETRY */
-	__u32 pad;
 };
 
 struct {
@@ -152,10 +152,11 @@ struct fault {
 	__u64 offset;
 	__u32 dev;
 	__u32 kind;
+	__u32 gen;
 	__u8 has_file;
 	__u8 has_latency;
 	__u8 user;
-	__u8 pad[5];
+	__u8 pad;
 };
 
 static __always_inline void count(__u32 idx)
@@ -297,6 +298,8 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 	ev->ino = f->ino;
 	ev->offset = f->offset;
 	ev->dev = f->dev;
+	ev->gen = f->gen;
+	ev->pad = 0;
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->kind = f->kind;
@@ -362,8 +365,10 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	if (f->has_file) {
 		fk.ino = f->ino;
 		fk.dev = f->dev;
+		fk.gen = f->gen;
 		pk.ino = f->ino;
 		pk.dev = f->dev;
+		pk.gen = f->gen;
 		pk.page = f->offset >> PFW_PAGE_SHIFT;
 	} else {
 		pk.pid = id >> 32;
@@ -466,8 +471,9 @@ struct vma_cache {
 	__u64 ino;
 	__u32 dev;
 	__u32 seq;
+	__u32 gen;
 	__u8 has_file;
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 /*
@@ -517,6 +523,7 @@ static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 	if (!inode)
 		return 0;
 	f->ino = inode->i_ino;
+	f->gen = inode->i_generation;
 	f->dev = inode->i_sb->s_dev;
 	f->offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
 		    ((f->addr & PFW_PAGE_MASK) - vma->vm_start);
@@ -540,6 +547,7 @@ static long tp_vma_cache_cb(struct task_struct *task, struct vm_area_struct *vma
 	c->pgoff_bytes = (__u64)vma->vm_pgoff << PFW_PAGE_SHIFT;
 	c->ino = vf->f->ino;
 	c->dev = vf->f->dev;
+	c->gen = vf->f->gen;
 	c->has_file = vf->f->has_file;
 	return 0;
 }
@@ -577,6 +585,7 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 			if (c->has_file) {
 				f->ino = c->ino;
 				f->dev = c->dev;
+				f->gen = c->gen;
 				f->offset = c->pgoff_bytes + ((f->addr & PFW_PAGE_MASK) - c->start);
 				f->has_file = 1;
 			}
@@ -701,6 +710,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 	f.user = in->user;
 	f.ino = in->ino;
 	f.dev = in->dev;
+	f.gen = in->gen;
 	f.offset = in->offset;
 	f.has_file = in->has_file;
 	if (measure_latency) {
@@ -736,6 +746,7 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 	file = vma->vm_file;
 	if (file) {
 		in.ino = file->f_inode->i_ino;
+		in.gen = file->f_inode->i_generation;
 		in.dev = file->f_inode->i_sb->s_dev;
 		in.offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
 			    ((address & PFW_PAGE_MASK) - vma->vm_start);
@@ -778,6 +789,7 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 		unsigned long pgoff = BPF_CORE_READ(vma, vm_pgoff);
 
 		in.ino = BPF_CORE_READ(file, f_inode, i_ino);
+		in.gen = BPF_CORE_READ(file, f_inode, i_generation);
 		in.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
 		in.offset = ((__u64)pgoff << PFW_PAGE_SHIFT) + ((address & PFW_PAGE_MASK) - start);
 		in.has_file = 1;

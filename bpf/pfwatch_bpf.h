@@ -58,6 +58,8 @@ struct pfw_bpf_event {
 	__u32 flags; /* PFW_BPF_F_* */
 	__u32 kind;  /* 0 minor, 1 major */
 	__u32 nr_stack;
+	__u32 gen; /* the inode's i_generation, with PFW_BPF_F_FILE */
+	__u32 pad;
 	char comm[PFW_BPF_COMM_LEN];
 	__u64 stack[PFW_BPF_MAX_STACK];
 };
@@ -71,11 +73,15 @@ struct pfw_bpf_thread {
 	char comm[PFW_BPF_COMM_LEN];
 };
 
-/* file aggregation key: dev == 0 && ino == 0 is every anonymous fault */
+/*
+ * file aggregation key: dev == 0 && ino == 0 is every anonymous fault. The
+ * inode generation tells a new file from a deleted one whose inode number
+ * it reuses (tmpfs and ext4 hand numbers out again within seconds).
+ */
 struct pfw_bpf_file_key {
 	__u64 ino;
 	__u32 dev;
-	__u32 pad;
+	__u32 gen;
 };
 
 /* per-CPU values, summed (min/max folded) in user space */
@@ -90,12 +96,14 @@ struct pfw_bpf_page_key {
 	__u64 page; /* file page index; for anon, the page-aligned address */
 	__u32 dev;
 	__u32 pid; /* 0 for file pages */
+	__u32 gen;
+	__u32 pad;
 };
 
-_Static_assert(sizeof(struct pfw_bpf_event) == 88 + 8 * PFW_BPF_MAX_STACK, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_event) == 96 + 8 * PFW_BPF_MAX_STACK, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_thread) == 72, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file_key) == 16, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file) == 56, "wire layout");
-_Static_assert(sizeof(struct pfw_bpf_page_key) == 24, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_page_key) == 32, "wire layout");
 
 #endif

@@ -151,6 +151,8 @@ static __always_inline void emit(void *ctx, __u64 addr, __u64 ip, __u64 lat, __u
 	ev->ino = 0;
 	ev->offset = 0;
 	ev->dev = 0;
+	ev->gen = 0;
+	ev->pad = 0;
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->kind = kind;

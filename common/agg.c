@@ -13,7 +13,7 @@
 
 /* open addressing, linear probing; b == 0 marks an empty slot */
 struct kv_slot {
-	uint64_t a, b, v;
+	uint64_t a, b, c, v;
 };
 
 struct kvtab {
@@ -21,9 +21,9 @@ struct kvtab {
 	size_t cap, n;
 };
 
-static inline uint64_t kv_hash(uint64_t a, uint64_t b)
+static inline uint64_t kv_hash(uint64_t a, uint64_t b, uint64_t c)
 {
-	uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
+	uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull) ^ (c * 0xc2b2ae3d27d4eb4full);
 
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ull;
@@ -46,7 +46,7 @@ static int kv_grow(struct kvtab *t)
 
 		if (!o->b)
 			continue;
-		for (j = kv_hash(o->a, o->b) & mask; ns[j].b; j = (j + 1) & mask)
+		for (j = kv_hash(o->a, o->b, o->c) & mask; ns[j].b; j = (j + 1) & mask)
 			;
 		ns[j] = *o;
 	}
@@ -56,28 +56,41 @@ static int kv_grow(struct kvtab *t)
 	return 0;
 }
 
-/* the slot for (a, b); *created when new (v = 0); NULL on ENOMEM */
-static struct kv_slot *kv_get(struct kvtab *t, uint64_t a, uint64_t b, bool *created)
+/* the slot for (a, b, c); *created when new (v = 0); NULL on ENOMEM */
+static struct kv_slot *kv_get(struct kvtab *t, uint64_t a, uint64_t b, uint64_t c, bool *created)
 {
 	size_t mask, i;
 
 	*created = false;
 	if (t->cap) {
 		mask = t->cap - 1;
-		for (i = kv_hash(a, b) & mask; t->s[i].b; i = (i + 1) & mask)
-			if (t->s[i].a == a && t->s[i].b == b)
+		for (i = kv_hash(a, b, c) & mask; t->s[i].b; i = (i + 1) & mask)
+			if (t->s[i].a == a && t->s[i].b == b && t->s[i].c == c)
 				return &t->s[i];
 	}
 	/* 3/4 load: the page set is the one that gets big */
 	if ((t->n + 1) * 4 > t->cap * 3 && kv_grow(t))
 		return NULL;
 	mask = t->cap - 1;
-	for (i = kv_hash(a, b) & mask; t->s[i].b; i = (i + 1) & mask)
+	for (i = kv_hash(a, b, c) & mask; t->s[i].b; i = (i + 1) & mask)
 		;
-	t->s[i] = (struct kv_slot){.a = a, .b = b, .v = 0};
+	t->s[i] = (struct kv_slot){.a = a, .b = b, .c = c, .v = 0};
 	t->n++;
 	*created = true;
 	return &t->s[i];
+}
+
+static const struct kv_slot *kv_find(const struct kvtab *t, uint64_t a, uint64_t b, uint64_t c)
+{
+	size_t mask, i;
+
+	if (!t->cap)
+		return NULL;
+	mask = t->cap - 1;
+	for (i = kv_hash(a, b, c) & mask; t->s[i].b; i = (i + 1) & mask)
+		if (t->s[i].a == a && t->s[i].b == b && t->s[i].c == c)
+			return &t->s[i];
+	return NULL;
 }
 
 static void kv_free(struct kvtab *t)
@@ -251,7 +264,7 @@ static struct pfw_thread_stats *thread_get(struct pfw_agg *a, int32_t pid, int32
 	struct kv_slot *s;
 	bool created;
 
-	s = kv_get(&a->tix, (uint32_t)tid, KEY_TID, &created);
+	s = kv_get(&a->tix, (uint32_t)tid, KEY_TID, 0, &created);
 	if (!s)
 		return NULL;
 	if (created) {
@@ -290,7 +303,7 @@ static const char *own_path(struct pfw_agg *a, const char *path)
  * case for file pages.
  */
 static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t inode, uint32_t major,
-				       uint32_t minor, const char *path, size_t *idx)
+				       uint32_t minor, uint32_t gen, const char *path, size_t *idx)
 {
 	struct kv_slot *s;
 	struct pfw_file_stats *f;
@@ -298,10 +311,10 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 	bool created;
 
 	if (file) {
-		s = kv_get(&a->fix, inode, dev_key(major, minor), &created);
+		s = kv_get(&a->fix, inode, dev_key(major, minor), gen, &created);
 	} else {
 		own = own_path(a, path);
-		s = kv_get(&a->fix, (uintptr_t)own, KEY_PATH, &created);
+		s = kv_get(&a->fix, (uintptr_t)own, KEY_PATH, 0, &created);
 	}
 	if (!s)
 		return NULL;
@@ -325,6 +338,7 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 			f->inode = inode;
 			f->dev_major = major;
 			f->dev_minor = minor;
+			f->gen = gen;
 		}
 		s->v = a->nfe++;
 	}
@@ -369,7 +383,7 @@ void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 				  1, ev->latency_ns, ev->latency_ns, ev->latency_ns);
 	}
 
-	f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor, ev->path, &idx);
+	f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor, 0, ev->path, &idx);
 	if (!f)
 		return;
 	if (major)
@@ -397,7 +411,7 @@ void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 		 * mostly in cache (one slot per page was 17% of pfwatch's CPU
 		 * under a fault storm, and its RSS grew 32 bytes per page).
 		 */
-		s = kv_get(&a->pages, page >> 6, b, &created);
+		s = kv_get(&a->pages, page >> 6, b, 0, &created);
 		if (s && !(s->v & bit)) {
 			s->v |= bit;
 			f->pages++;
@@ -435,7 +449,7 @@ void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *r)
 	struct pfw_file_stats *f;
 	size_t idx;
 
-	f = file_get(a, r->file, r->inode, r->dev_major, r->dev_minor, r->path, &idx);
+	f = file_get(a, r->file, r->inode, r->dev_major, r->dev_minor, r->gen, r->path, &idx);
 	if (!f)
 		return;
 	f->major += r->major;
@@ -444,6 +458,14 @@ void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *r)
 	f->pages += r->pages;
 	lat_merge(&f->lat_count, &f->lat_total_ns, &f->lat_min_ns, &f->lat_max_ns, r->lat_count,
 		  r->lat_total_ns, r->lat_min_ns, r->lat_max_ns);
+}
+
+const char *pfw_agg_file_path(const struct pfw_agg *a, uint64_t inode, uint32_t major,
+			      uint32_t minor, uint32_t gen)
+{
+	const struct kv_slot *s = kv_find(&a->fix, inode, dev_key(major, minor), gen);
+
+	return s && s->v < a->nfe ? a->fe[s->v].path : NULL;
 }
 
 void pfw_agg_add_hist(struct pfw_agg *a, enum pfw_kind kind, unsigned bucket, uint64_t count)

@@ -27,6 +27,7 @@ struct pfw_file_stats {
 	bool file;         /* inode/dev valid */
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
+	uint32_t gen;      /* inode generation where the backend sees it (bpf), else 0 */
 	uint64_t major, minor;
 	uint64_t pages;    /* distinct pages faulted (file offsets, or addresses for anon) */
 	uint64_t lat_count;
@@ -62,6 +63,10 @@ void pfw_agg_add_hist(struct pfw_agg *a, enum pfw_kind kind, unsigned bucket, ui
  * File paths point into @a and stay valid until pfw_agg_free() (also
  * across pfw_agg_reset()).
  */
+/* the path of the (dev, inode, gen) row, or NULL */
+const char *pfw_agg_file_path(const struct pfw_agg *a, uint64_t inode, uint32_t major,
+			      uint32_t minor, uint32_t gen);
+
 size_t pfw_agg_threads(const struct pfw_agg *a, struct pfw_thread_stats **out);
 size_t pfw_agg_files(const struct pfw_agg *a, struct pfw_file_stats **out);
 const struct pfw_totals *pfw_agg_totals(const struct pfw_agg *a);

@@ -418,7 +418,9 @@ static int file_key_cmp(const void *a, const void *b)
 		return x->inode < y->inode ? -1 : 1;
 	if (x->dev_major != y->dev_major)
 		return x->dev_major < y->dev_major ? -1 : 1;
-	return (x->dev_minor > y->dev_minor) - (x->dev_minor < y->dev_minor);
+	if (x->dev_minor != y->dev_minor)
+		return x->dev_minor < y->dev_minor ? -1 : 1;
+	return (x->gen > y->gen) - (x->gen < y->gen);
 }
 
 /* a kernel counter that went down was deleted and recreated: count it from zero */
