@@ -194,6 +194,7 @@ struct pfw_agg {
 	struct pfw_thread_stats *th;
 	size_t nth, cth;
 	struct pfw_file_stats *fe;
+	const char **fsrc; /* per file row: the caller's path pointer last matched to it */
 	size_t nfe, cfe;
 	struct strset strs;
 	struct pfw_totals tot;
@@ -231,6 +232,8 @@ void pfw_agg_reset(struct pfw_agg *a)
 	kv_free(&a->pages);
 	free(a->th);
 	free(a->fe);
+	free(a->fsrc);
+	a->fsrc = NULL;
 	a->th = NULL;
 	a->fe = NULL;
 	a->nth = a->cth = a->nfe = a->cfe = 0;
@@ -322,16 +325,24 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 		if (a->nfe == a->cfe) {
 			size_t ncap = a->cfe ? a->cfe * 2 : 64;
 			struct pfw_file_stats *n = realloc(a->fe, ncap * sizeof(*n));
+			const char **ns;
 
 			if (!n) {
 				s->v = UINT64_MAX;
 				return NULL;
 			}
 			a->fe = n;
+			ns = realloc(a->fsrc, ncap * sizeof(*ns));
+			if (!ns) {
+				s->v = UINT64_MAX;
+				return NULL;
+			}
+			a->fsrc = ns;
 			a->cfe = ncap;
 		}
 		f = &a->fe[a->nfe];
 		memset(f, 0, sizeof(*f));
+		a->fsrc[a->nfe] = NULL;
 		f->path = own ? own : own_path(a, path);
 		f->file = file;
 		if (file) {
@@ -350,6 +361,25 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 		f->path = own_path(a, path);
 	*idx = s->v;
 	return f;
+}
+
+/* one file under two names: the maps add " (deleted)" once it is unlinked */
+static bool same_file(const char *a, const char *b)
+{
+	static const char del[] = " (deleted)";
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la == lb)
+		return !memcmp(a, b, la);
+	if (la > lb) {
+		const char *t = a;
+
+		a = b;
+		b = t;
+		la = strlen(a);
+		lb = strlen(b);
+	}
+	return lb == la + sizeof(del) - 1 && !memcmp(a, b, la) && !strcmp(b + la, del);
 }
 
 void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
@@ -384,6 +414,23 @@ void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 	}
 
 	f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor, 0, ev->path, &idx);
+	/*
+	 * Streamed faults carry no inode generation: a file that reuses a
+	 * deleted file's inode number comes with the same (dev, inode) and
+	 * another name, and gets a row of its own, keyed by the name. One
+	 * pointer compare per fault while the name is the row's (the maps
+	 * hand out one pointer per name).
+	 */
+	if (f && file && ev->path && f->path != a->unknown && a->fsrc[idx] != ev->path) {
+		if (!same_file(f->path, ev->path)) {
+			size_t len = strlen(ev->path);
+
+			f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor,
+				     (uint32_t)str_hash(ev->path, len) | 1, ev->path, &idx);
+		}
+		if (f)
+			a->fsrc[idx] = ev->path;
+	}
 	if (!f)
 		return;
 	if (major)

@@ -416,8 +416,68 @@ static void test_page_runs(void)
 	pfw_agg_free(a);
 }
 
+/*
+ * Inode reuse: ext4 gives a new file the inode number of one just deleted.
+ * Streamed faults carry no generation: rows split by name. " (deleted)" is
+ * the same file, unlinked while mapped. Rows with a generation (bpf's
+ * in-kernel rows) split by it whatever their names.
+ */
+static void test_inode_reuse(void)
+{
+	struct pfw_agg *a = pfw_agg_new();
+	const struct pfw_file_stats *fs;
+	struct pfw_file_stats *f, r = {0};
+	struct pfw_event e;
+	size_t n;
+	char b2[] = "/data/b";
+
+	for (int i = 0; i < 3; i++) {
+		e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, i * 4096, "/data/a");
+		pfw_agg_add(a, &e);
+	}
+	e = ev_file(2, 2, PFW_MAJOR, 8, 1, 42, 8192, "/data/a (deleted)");
+	pfw_agg_add(a, &e);
+	/* another pointer to the same name, as a replayed recording gives */
+	for (int i = 0; i < 2; i++) {
+		e = ev_file(3, 3, PFW_MAJOR, 8, 1, 42, i * 4096, i ? b2 : "/data/b");
+		pfw_agg_add(a, &e);
+	}
+	e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, 4096, "/data/a");
+	pfw_agg_add(a, &e);
+	n = pfw_agg_files(a, &f);
+	tap_is_u64(n, 2, "inode reuse: one row per name on the same (dev, inode)");
+	fs = file_of(f, n, "/data/a");
+	tap_is_u64(fs ? fs->major : 0, 5, "inode reuse: /data/a and its (deleted) name: 5 faults");
+	tap_is_u64(fs ? fs->pages : 0, 3, "inode reuse: /data/a: 3 distinct pages");
+	fs = file_of(f, n, "/data/b");
+	tap_is_u64(fs ? fs->major : 0, 2, "inode reuse: /data/b: its own 2 faults");
+	tap_is_u64(fs ? fs->pages : 0, 2, "inode reuse: /data/b: its own 2 pages");
+	free(f);
+	pfw_agg_free(a);
+
+	a = pfw_agg_new();
+	r.file = true;
+	r.inode = 42;
+	r.dev_major = 8;
+	r.dev_minor = 1;
+	r.major = 1;
+	for (uint32_t gen = 1; gen <= 3; gen++) {
+		r.gen = gen;
+		r.path = "/data/same-name";
+		pfw_agg_add_file(a, &r);
+	}
+	n = pfw_agg_files(a, &f);
+	tap_is_u64(n, 3, "inode generations: one row each, even under one name");
+	tap_ok(pfw_agg_file_path(a, 42, 8, 1, 2) != NULL,
+	       "pfw_agg_file_path finds (dev, ino, gen)");
+	tap_ok(pfw_agg_file_path(a, 42, 8, 1, 4) == NULL, "pfw_agg_file_path: no such generation");
+	free(f);
+	pfw_agg_free(a);
+}
+
 int main(void)
 {
+	test_inode_reuse();
 	test_counts();
 	test_latency();
 	test_merge();
