@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -70,6 +71,9 @@ struct recent_name {
 	uint64_t ino;
 	uint32_t major, minor, gen;
 	char *path;
+	/* from an MMAP2 record: where, and when (CLOCK_MONOTONIC); else pid 0 */
+	uint32_t pid;
+	uint64_t start, end, pgoff, time_ns;
 };
 
 /* a kernel row as the exporter's previous snapshot saw it */
@@ -569,18 +573,42 @@ static const char *name_of(const struct bpf_priv *p, uint64_t ino, uint32_t majo
 	return n;
 }
 
-static void remember_name(struct bpf_priv *p, uint64_t ino, uint32_t major, uint32_t minor,
-			  uint32_t gen, const char *path)
+static struct recent_name *remember_name(struct bpf_priv *p, uint64_t ino, uint32_t major,
+					 uint32_t minor, uint32_t gen, const char *path)
 {
 	struct recent_name *r = &p->recent[p->recent_next];
 	char *copy = strdup(path);
 
 	if (!copy)
-		return;
+		return NULL;
 	free(r->path);
 	*r = (struct recent_name){
 		.ino = ino, .major = major, .minor = minor, .gen = gen, .path = copy};
 	p->recent_next = (p->recent_next + 1) % RECENT_NAMES;
+	return r;
+}
+
+/*
+ * The file mapped at @addr in @pid at @time_ns, from the MMAP2 records:
+ * the newest mapping made before the fault that covers the address. A
+ * fault tp could not look its vma up for is read after its thread (or a
+ * sibling) may have unmapped the file and mapped another one at the same
+ * address: neither /proc/PID/maps now nor the newest record would do.
+ */
+static const struct recent_name *mapping_at(const struct bpf_priv *p, uint32_t pid, uint64_t addr,
+					    uint64_t time_ns)
+{
+	for (unsigned i = 0; i < RECENT_NAMES; i++) {
+		const struct recent_name *r =
+			&p->recent[(p->recent_next + RECENT_NAMES - 1 - i) % RECENT_NAMES];
+
+		if (!r->path)
+			break;
+		if (r->pid == pid && r->time_ns && r->time_ns <= time_ns && addr >= r->start &&
+		    addr < r->end)
+			return r;
+	}
+	return NULL;
 }
 
 /*
@@ -614,6 +642,11 @@ static void open_mmaps(struct bpf_priv *p)
 	a.mmap = 1;
 	a.mmap_data = 1;
 	a.mmap2 = 1;
+	/* each record ends with its time, on the clock of bpf_ktime_get_ns() */
+	a.sample_id_all = 1;
+	a.sample_type = PERF_SAMPLE_TIME;
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
 	a.disabled = 1;
 	a.watermark = 1;
 	a.wakeup_watermark = (MMAP_RING_PAGES * pg) / 2;
@@ -662,11 +695,9 @@ static void close_mmaps(struct bpf_priv *p)
 	p->mmap_rings = NULL;
 }
 
-/* MMAP2 body (no sample_id_all): pid tid addr len pgoff maj min ino ino_gen prot flags name */
+/* MMAP2 body: pid tid addr len pgoff maj min ino ino_gen prot flags name, then the time */
 static void drain_mmaps(struct bpf_priv *p)
 {
-	if (!p->names)
-		return;
 	for (int i = 0; i < p->nr_mmap; i++) {
 		struct pfw_ring *r = &p->mmap_rings[i];
 		const struct perf_event_header *h;
@@ -679,18 +710,32 @@ static void drain_mmaps(struct bpf_priv *p)
 			uint32_t maj, min;
 			size_t room;
 
-			if (h->type == PERF_RECORD_MMAP2 && h->size > sizeof(*h) + 64 &&
+			if (h->type == PERF_RECORD_MMAP2 && h->size > sizeof(*h) + 64 + 8 &&
 			    !(h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+				struct recent_name *rn;
+				uint32_t pid;
+				uint64_t addr, len, pgoff, t;
+
+				memcpy(&pid, b, 4);
+				memcpy(&addr, b + 8, 8);
+				memcpy(&len, b + 16, 8);
+				memcpy(&pgoff, b + 24, 8);
 				memcpy(&maj, b + 32, 4);
 				memcpy(&min, b + 36, 4);
 				memcpy(&ino, b + 40, 8);
 				memcpy(&gen, b + 48, 8);
-				room = h->size - sizeof(*h) - 64;
+				memcpy(&t, (const uint8_t *)h + h->size - 8, 8);
+				room = h->size - sizeof(*h) - 64 - 8;
 				/* "//anon", "[heap]", "//toolong" (no inode): not files */
 				if (ino && b[64] == '/' && b[65] != '/' &&
-				    strnlen((const char *)b + 64, room) < room) {
-					remember_name(p, ino, maj, min, (uint32_t)gen,
-						      (const char *)b + 64);
+				    strnlen((const char *)b + 64, room) < room &&
+				    (rn = remember_name(p, ino, maj, min, (uint32_t)gen,
+							(const char *)b + 64))) {
+					rn->pid = pid;
+					rn->start = addr;
+					rn->end = addr + len;
+					rn->pgoff = pgoff;
+					rn->time_ns = t;
 				}
 			}
 			pfw_ring_consume(r);
@@ -766,18 +811,36 @@ static int handle_event(void *ctx, void *data, size_t size)
 		name_file(p, e);
 		return 0;
 	}
+	if (e->flags & PFW_BPF_F_NOVMA) {
+		const struct recent_name *r;
+
+		/* its mmap came before it: the record is in the rings */
+		drain_mmaps(p);
+		r = mapping_at(p, e->pid, e->addr, e->time_ns);
+		if (r) {
+			ev.path = r->path;
+			ev.inode = r->ino;
+			ev.dev_major = r->major;
+			ev.dev_minor = r->minor;
+			ev.offset = r->pgoff + ((e->addr & ~(uint64_t)4095) - r->start);
+			ev.flags |= PFW_EV_FILE;
+		}
+	}
 	ev.time_ns = e->time_ns;
 	ev.addr = e->addr;
 	ev.ip = e->ip;
-	ev.latency_ns = e->latency_ns;
-	ev.inode = e->ino;
-	ev.offset = e->offset;
-	/* the kernel's internal dev_t: MINORBITS = 20 */
-	ev.dev_major = e->dev >> 20;
-	ev.dev_minor = e->dev & 0xfffff;
 	ev.pid = e->pid;
 	ev.tid = e->tid;
-	ev.flags = e->flags; /* PFW_BPF_F_* are the PFW_EV_* bits */
+	/* PFW_BPF_F_* below bit 16 are the PFW_EV_* bits */
+	ev.flags |= e->flags & 0xffff;
+	ev.latency_ns = e->latency_ns;
+	if (e->flags & PFW_BPF_F_FILE) {
+		ev.inode = e->ino;
+		ev.offset = e->offset;
+		/* the kernel's internal dev_t: MINORBITS = 20 */
+		ev.dev_major = e->dev >> 20;
+		ev.dev_minor = e->dev & 0xfffff;
+	}
 	ev.kind = e->kind ? PFW_MAJOR : PFW_MINOR;
 	memcpy(ev.comm, e->comm, sizeof(ev.comm));
 	ev.comm[PFW_COMM_LEN - 1] = '\0';
@@ -892,6 +955,13 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		/* a benchmark hook: the cost of asking bpf_find_vma() on every fault */
 		env = getenv("PFW_BPF_NO_VMA_CACHE");
 		skel->rodata->use_vma_cache = !(env && *env && strcmp(env, "0"));
+		/*
+		 * a test hook: every Nth page as if mmap_lock were contended, so
+		 * the tests place such faults by the MMAP2 records on any kernel
+		 */
+		env = getenv("PFW_BPF_NOVMA_EVERY");
+		if (env && atoi(env) > 0)
+			skel->rodata->novma_every = (__u32)atoi(env);
 	} else {
 		/* task storage is 5.11 (tracing programs 5.13); fentry and kprobe run on older */
 		bpf_map__set_autocreate(skel->maps.tp_tasks, false);
@@ -1192,8 +1262,12 @@ static int bpf_start(void *priv)
 		goto out;
 	}
 
-	/* before the child is released: its first mmap must already be seen */
-	if (p->aggregate)
+	/*
+	 * before the child is released: its first mmap must already be seen
+	 * (names for the in-kernel rows; tp's faults whose vma it could not
+	 * look up are placed by the mappings as they were made)
+	 */
+	if (p->aggregate || p->mode == MODE_TP)
 		open_mmaps(p);
 	/* before the child is released: its first fork must already be seen */
 	if (p->follow_forks) {

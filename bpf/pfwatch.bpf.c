@@ -56,6 +56,8 @@ const volatile bool use_ringbuf = true;
 const volatile bool measure_latency = true;
 const volatile bool have_task_btf = true;
 const volatile bool use_vma_cache = true;
+/* a test hook: pages whose index is a multiple of it take the EBUSY path */
+const volatile __u32 novma_every = 0;
 
 /* tgids traced; COMMAND also adds every descendant it discovers */
 struct {
@@ -156,7 +158,7 @@ struct fault {
 	__u8 has_file;
 	__u8 has_latency;
 	__u8 user;
-	__u8 pad;
+	__u8 novma;
 };
 
 static __always_inline void count(__u32 idx)
@@ -308,6 +310,8 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
 	if (f->has_file)
 		ev->flags |= PFW_BPF_F_FILE;
+	if (f->novma)
+		ev->flags |= PFW_BPF_F_NOVMA;
 	if (f->has_latency)
 		ev->flags |= PFW_BPF_F_LATENCY;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
@@ -578,6 +582,11 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 	bool seq_ok = st && mm && use_vma_cache && mm_seq(mm, &seq);
 	long err;
 
+	if (novma_every && (f->addr >> 12) % novma_every == 0) {
+		f->novma = 1;
+		return false;
+	}
+
 	if (seq_ok) {
 		c = &st->vc;
 		if (c->mm == (__u64)mm && c->seq == seq && c->exec_id == exec_id &&
@@ -595,6 +604,7 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 	err = bpf_find_vma(task, f->addr, tp_vma_cache_cb, &vf, 0);
 	if (err == -16 /* EBUSY: mmap_lock contended; the frontend resolves by address */) {
 		count(PFW_BPF_CNT_VMA_BUSY);
+		f->novma = 1;
 		return false;
 	}
 	/* the sequence read before the lookup: a change since then invalidates it */

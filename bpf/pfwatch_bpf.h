@@ -29,6 +29,11 @@
  */
 #define PFW_BPF_F_MMAP	  (1u << 17)
 #define PFW_BPF_F_MMAP_FD (1u << 18)
+/*
+ * a fault tp could not look its vma up for (mmap_lock contended): user
+ * space places it by its address among the mappings made before it
+ */
+#define PFW_BPF_F_NOVMA (1u << 19)
 
 /* indexes of the per-CPU "counters" array */
 enum pfw_bpf_counter {
