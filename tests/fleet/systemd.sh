@@ -61,8 +61,12 @@ mkdir -p "$root"
 tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$rootfs" ||
 	fail_all "cannot unpack $rootfs"
 
-# the real install: binaries and the unit where configure put them
-if ! make -C "$build" install DESTDIR="$root" >"$work/install.log" 2>&1; then
+# the real install: binaries and the unit where configure put them. Not as
+# a sub-make of `make check`: its MAKEFLAGS name the jobserver's pipe, whose
+# descriptors the test harness does not pass down ("read jobs pipe: Bad file
+# descriptor" in CI)
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$build" install DESTDIR="$root" \
+	>"$work/install.log" 2>&1; then
 	tail -n 20 "$work/install.log" | sed 's/^/# /'
 	fail_all "make install DESTDIR=... failed"
 fi
