@@ -244,7 +244,8 @@ for variant in perf-paranoid perf textfile; do
 		check $? "perf drop-in at Debian's perf_event_paranoid=$paranoid: pfwatch exits 3 ($status), unit $state, not restarted ($restarts): $why" \
 			"$(journalctl -b -u $unit --no-pager -o cat 2>&1 | tail -n 10)"
 		systemctl reset-failed $unit
-		sysctl -q -w kernel.perf_event_paranoid=2
+		# (the minimal root has no procps: no sysctl)
+		echo 2 >/proc/sys/kernel/perf_event_paranoid
 		continue
 		;;
 	perf)
@@ -306,7 +307,7 @@ for variant in perf-paranoid perf textfile; do
 done
 rm -rf "$dropin"
 systemctl daemon-reload
-sysctl -q -w kernel.perf_event_paranoid="$paranoid"
+echo "$paranoid" >/proc/sys/kernel/perf_event_paranoid
 
 echo "1..$n"
 say "done: $n tests, $fail failed"
