@@ -92,6 +92,8 @@ struct bpf_priv {
 	/* the maps both objects have */
 	struct bpf_map *m_events, *m_counters, *m_targets;
 	enum bpf_mode mode;
+	/* kprobe-nobtf: fd_install() counts per (tgid, fd); -1 without them */
+	int fd_gens_fd;
 	bool ringbuf;
 	bool aggregate;
 	bool stopped;
@@ -522,14 +524,31 @@ static bool file_of_link(const char *link, struct stat *st, char *buf, size_t le
  * the exact range now: its faults may be read after a munmap(), when
  * neither /proc/PID/maps nor map_files show it, and a whole re-read of the
  * maps then would also drop other threads' mappings whose faults are still
- * queued. The file comes from the fd the caller mapped (usually still open:
- * fadvise, reads, close come after), else from map_files while it is
- * mapped. The ELF loader's mappings (no length) re-read the maps: it runs
- * in exec, before any fault of the new image.
+ * queued. The file comes from the fd the caller mapped while that number
+ * still holds the file it held at the mmap (no fd_install() at it since:
+ * ld.so closes each library's fd and the number is soon another file's);
+ * else from the mapping itself while it exists (map_files, or the maps
+ * line at its address with the same file offset). The ELF loader's
+ * mappings (no length) re-read the maps: it runs in exec, before any fault
+ * of the new image.
  */
-static void announce_mmap(struct pfw_maps *maps, const struct pfw_bpf_event *e)
+static bool fd_unchanged(const struct bpf_priv *p, const struct pfw_bpf_event *e)
 {
+	__u64 key = (__u64)e->pid << 32 | (__u32)e->ino;
+	__u32 now = 0;
+
+	if (p->fd_gens_fd < 0)
+		return true;
+	if (bpf_map_lookup_elem(p->fd_gens_fd, &key, &now))
+		now = 0;
+	return now == e->gen;
+}
+
+static void announce_mmap(struct bpf_priv *p, const struct pfw_bpf_event *e)
+{
+	struct pfw_maps *maps = p->s->maps;
 	char link[96], buf[PATH_MAX + 16];
+	struct pfw_mapping x;
 	struct stat st;
 
 	if (!e->ip || !pfw_maps_known(maps, e->pid)) {
@@ -542,15 +561,23 @@ static void announce_mmap(struct pfw_maps *maps, const struct pfw_bpf_event *e)
 		return;
 	}
 	snprintf(link, sizeof(link), "/proc/%u/fd/%llu", e->pid, (unsigned long long)e->ino);
-	if (!file_of_link(link, &st, buf, sizeof(buf))) {
-		snprintf(link, sizeof(link), "/proc/%u/map_files/%llx-%llx", e->pid,
-			 (unsigned long long)e->addr, (unsigned long long)(e->addr + e->ip));
-		if (!file_of_link(link, &st, buf, sizeof(buf))) {
-			/* a device, or gone already: the maps are the best left */
-			pfw_maps_load_proc(maps, "/proc", e->pid);
-			return;
-		}
+	if (fd_unchanged(p, e) && file_of_link(link, &st, buf, sizeof(buf)))
+		goto found;
+	snprintf(link, sizeof(link), "/proc/%u/map_files/%llx-%llx", e->pid,
+		 (unsigned long long)e->addr, (unsigned long long)(e->addr + e->ip));
+	if (file_of_link(link, &st, buf, sizeof(buf)))
+		goto found;
+	/* split since (ld.so maps a library whole, then its segments over it) */
+	if (!pfw_maps_proc_at(maps, "/proc", e->pid, e->addr, &x) && x.file &&
+	    x.pgoff + (e->addr - x.start) == e->offset) {
+		pfw_maps_mmap(maps, e->pid, e->addr, e->ip, e->offset, x.dev_major, x.dev_minor,
+			      x.inode, x.path);
+		return;
 	}
+	/* a device, or gone already: the maps are the best left */
+	pfw_maps_load_proc(maps, "/proc", e->pid);
+	return;
+found:
 	pfw_maps_mmap(maps, e->pid, e->addr, e->ip, e->offset, major(st.st_dev), minor(st.st_dev),
 		      st.st_ino, buf);
 }
@@ -798,7 +825,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	if (e->flags & PFW_BPF_F_MMAP) {
 		if (p->s->maps)
-			announce_mmap(p->s->maps, e);
+			announce_mmap(p, e);
 		return 0;
 	}
 	/*
@@ -1080,6 +1107,7 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 	}
 	*privp = p;
 	p->s = s;
+	p->fd_gens_fd = -1;
 	libbpf_session = s;
 	m = choose_mode(s->opts, detail, sizeof(detail));
 	if (m < 0) {
@@ -1237,6 +1265,18 @@ static int start_nobtf(struct bpf_priv *p)
 					    "ksys_mmap_pgoff not probed (%s): short-lived "
 					    "mappings may be unnamed",
 					    strerror(-r));
+	}
+	if (!ret) {
+		/* without it the fd is trusted as it is read, as before */
+		int r = add_link(p, bpf_program__attach(nb->progs.pfw_nb_fd_install));
+
+		if (r)
+			pfw_session_verbose(p->s,
+					    "fd_install not probed (%s): a reused fd may misname "
+					    "a short-lived mapping",
+					    strerror(-r));
+		else
+			p->fd_gens_fd = bpf_map__fd(nb->maps.fd_gens);
 	}
 	if (!ret && p->follow_forks) {
 		ret = add_link(p, bpf_program__attach_kprobe(nb->progs.pfw_nb_fork, true,

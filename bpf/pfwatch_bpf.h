@@ -63,7 +63,7 @@ struct pfw_bpf_event {
 	__u32 flags; /* PFW_BPF_F_* */
 	__u32 kind;  /* 0 minor, 1 major */
 	__u32 nr_stack;
-	__u32 gen; /* the inode's i_generation, with PFW_BPF_F_FILE */
+	__u32 gen; /* the inode's i_generation with PFW_BPF_F_FILE; with PFW_BPF_F_MMAP_FD its fd's fd_install() count */
 	__u32 pad;
 	char comm[PFW_BPF_COMM_LEN];
 	__u64 stack[PFW_BPF_MAX_STACK];

@@ -298,6 +298,36 @@ struct {
 
 #define PFW_MAP_ANONYMOUS 0x20
 
+/*
+ * fd_install(fd, file) per (tgid, fd): a count of the files installed at
+ * that number. An mmap record carries the count its fd had; user space,
+ * reading the record later, trusts /proc/PID/fd/FD only while the count is
+ * the same -- the caller may have closed the fd since and opened another
+ * file at its number (ld.so does open, mmap, close for every library).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} fd_gens SEC(".maps");
+
+SEC("kprobe/fd_install")
+int BPF_KPROBE(pfw_nb_fd_install, unsigned int fd)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & ~0xffffffffull) | fd;
+	__u32 one = 1, *g;
+
+	if (!wanted())
+		return 0;
+	g = bpf_map_lookup_elem(&fd_gens, &key);
+	if (g)
+		__sync_fetch_and_add(g, 1);
+	else
+		bpf_map_update_elem(&fd_gens, &key, &one, BPF_NOEXIST);
+	return 0;
+}
+
 /* six arguments: libbpf 1.1's BPF_KPROBE takes five; the sixth is in %r9 */
 SEC("kprobe/ksys_mmap_pgoff")
 int pfw_nb_mmap_enter(struct pt_regs *ctx)
@@ -336,7 +366,11 @@ static __always_inline void emit_mmap(void *ctx, __u64 start, __u64 len, __u64 o
 	ev->tid = (__u32)id;
 	ev->flags = PFW_BPF_F_MMAP;
 	if (!(flags & PFW_MAP_ANONYMOUS) && fd >= 0) {
+		__u64 key = (id & ~0xffffffffull) | (__u32)fd;
+		__u32 *g = bpf_map_lookup_elem(&fd_gens, &key);
+
 		ev->ino = (__u32)fd;
+		ev->gen = g ? *g : 0;
 		ev->flags |= PFW_BPF_F_MMAP_FD;
 	}
 	if (use_ringbuf)

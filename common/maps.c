@@ -1123,6 +1123,42 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 	return r < 0 ? r : 0;
 }
 
+int pfw_maps_proc_at(struct pfw_maps *m, const char *procfs, pid_t pid, uint64_t addr,
+		     struct pfw_mapping *out)
+{
+	char path[PATH_MAX];
+	const char *p, *end;
+	size_t len;
+	char *buf;
+	int dfd, r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "%s/%d", procfs ? procfs : "/proc", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	r = read_all(dfd, "maps", &buf, &len);
+	close(dfd);
+	if (r)
+		return r == -ENOENT ? -ESRCH : r;
+	r = -ENOENT;
+	for (p = buf, end = buf + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		struct pfw_mapping x;
+
+		if (eol > p && !parse_line(m, p, eol, &x) && addr >= x.start && addr < x.end) {
+			*out = x;
+			r = 0;
+			break;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	free(buf);
+	return r;
+}
+
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
 static void unescape_octal(char *s)
 {

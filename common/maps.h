@@ -46,6 +46,17 @@ void pfw_maps_free(struct pfw_maps *m);
 int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid);
 
 /**
+ * pfw_maps_proc_at() - the line of /proc/PID/maps that covers @addr now,
+ * without changing what is known of @pid (faults still queued may need
+ * mappings that are gone). Its path is interned in @m; an escaped name
+ * is taken as the maps text gives it.
+ * Return: 0 and *@out filled, -ENOENT when nothing is mapped there, or
+ * -errno (-ESRCH when the process is gone).
+ */
+int pfw_maps_proc_at(struct pfw_maps *m, const char *procfs, pid_t pid, uint64_t addr,
+		     struct pfw_mapping *out);
+
+/**
  * pfw_maps_learn_fd_path() - name (dev, inode) from @pid's open file
  * descriptors (/proc/PID/fd links are d_path(), exact), for a file whose
  * mapping is already gone when its fault is read: a process usually still
