@@ -98,6 +98,7 @@ struct bpf_priv {
 	bool aggregate;
 	bool stopped;
 	bool follow_forks;
+	bool fork_btf; /* follow forks with tp_btf (lockdown), not raw_tp */
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
 	struct bpf_link **links;
@@ -996,15 +997,28 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	if (t->kind == PFW_TARGET_SYSTEM)
 		bpf_map__set_max_entries(skel->maps.targets, 1);
 	set_autoload(skel, p->mode);
-	p->follow_forks = t->kind == PFW_TARGET_COMMAND && !confidentiality_locked() &&
-			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
-						  BPF_FUNC_probe_read_kernel, NULL) > 0;
-	bpf_program__set_autoload(skel->progs.pfw_fork, p->follow_forks);
+	/*
+	 * The fork follower: raw_tp with bpf_probe_read_kernel where that is
+	 * allowed, else (confidentiality lockdown) tp_btf where BTF tracing
+	 * programs load, else none: the ancestor walk at fault time alone.
+	 */
+	if (t->kind == PFW_TARGET_COMMAND) {
+		char why[128];
+
+		if (!confidentiality_locked() &&
+		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_probe_read_kernel,
+					    NULL) > 0)
+			p->follow_forks = true;
+		else if (probe_fentry(why, sizeof(why)) == 0)
+			p->follow_forks = p->fork_btf = true;
+	}
+	bpf_program__set_autoload(skel->progs.pfw_fork, p->follow_forks && !p->fork_btf);
+	bpf_program__set_autoload(skel->progs.pfw_fork_btf, p->fork_btf);
 	if (t->kind == PFW_TARGET_COMMAND && !p->follow_forks)
 		pfw_session_verbose(p->s,
-				    "bpf: bpf_probe_read_kernel refused: forks followed by "
-				    "ancestry at fault time (misses children reparented before "
-				    "their first fault)");
+				    "bpf: neither bpf_probe_read_kernel nor BTF tracing programs: "
+				    "forks followed by ancestry at fault time (misses children "
+				    "reparented before their first fault)");
 	if (p->mode == MODE_TP && !skel->rodata->have_task_btf) {
 		snprintf(err, errlen, "tp mode needs bpf_get_current_task_btf() (kernel 5.11+)");
 		return -ENOTSUP;
@@ -1311,7 +1325,8 @@ static int bpf_start(void *priv)
 		open_mmaps(p);
 	/* before the child is released: its first fork must already be seen */
 	if (p->follow_forks) {
-		ret = add_link(p, bpf_program__attach(skel->progs.pfw_fork));
+		ret = add_link(p, bpf_program__attach(p->fork_btf ? skel->progs.pfw_fork_btf
+								  : skel->progs.pfw_fork));
 		if (ret)
 			goto out;
 	}

@@ -452,6 +452,26 @@ int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/*
+ * The same where bpf_probe_read_kernel is refused (confidentiality
+ * lockdown) and BTF tracing programs are not: a tp_btf program reads the
+ * typed child pointer directly, as fentry reads the vma.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pfw_fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	static const __u8 one = 1;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 ctgid;
+
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	ctgid = child->tgid;
+	if (ctgid != tgid)
+		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
 /* ---- tp: perf_event programs on the page-fault software events ---- */
 
 /*
