@@ -10,7 +10,7 @@ top_builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
 out=$top_builddir/tests/vm/out
 md=$out/matrix.md
 lanes="host unprivileged debian-6.1 debian-6.12 locked-down"
-cols="perf|auto bpf|fentry bpf|kprobe bpf|tp ftrace|graph ftrace|events validate|-"
+cols="perf|auto bpf|fentry bpf|kprobe bpf|tp bpf|kprobe-nobtf ftrace|graph ftrace|events validate|-"
 mkdir -p "$out"
 
 cell() { # lane backend mode
@@ -28,11 +28,11 @@ cell() { # lane backend mode
 n=0
 bad=0
 {
-	echo "| lane | kernel | wall | perf | bpf fentry | bpf kprobe | bpf tp | ftrace graph | ftrace events | --validate |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| lane | kernel | wall | perf | bpf fentry | bpf kprobe | bpf tp | bpf kprobe-nobtf | ftrace graph | ftrace events | --validate |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for l in $lanes; do
 		if [ ! -s "$out/$l.matrix" ]; then
-			echo "| $l | ? | ? | not run | | | | | | |"
+			echo "| $l | ? | ? | not run | | | | | | | |"
 			continue
 		fi
 		k=$(cat "$out/$l.kernel" 2>/dev/null || echo "?")
