@@ -1006,8 +1006,8 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		char why[128];
 
 		if (!confidentiality_locked() &&
-		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_probe_read_kernel,
-					    NULL) > 0)
+		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+					    BPF_FUNC_probe_read_kernel, NULL) > 0)
 			p->follow_forks = true;
 		else if (probe_fentry(why, sizeof(why)) == 0)
 			p->follow_forks = p->fork_btf = true;
