@@ -94,6 +94,8 @@ struct bpf_priv {
 	enum bpf_mode mode;
 	/* kprobe-nobtf: fd_install() counts per (tgid, fd); -1 without them */
 	int fd_gens_fd;
+	/* kprobe-nobtf: mmap counts per (tgid, start address), in flight per tgid */
+	int mmap_seqs_fd, mmaps_inflight_fd;
 	bool ringbuf;
 	bool aggregate;
 	bool stopped;
@@ -545,6 +547,29 @@ static bool fd_unchanged(const struct bpf_priv *p, const struct pfw_bpf_event *e
 	return now == e->gen;
 }
 
+/*
+ * What is mapped at e->addr now is this record's mapping (or nothing): no
+ * mmap(2) of the process in flight, and none recorded at that address since.
+ * Asked before and after reading /proc.
+ */
+static bool latest_at(const struct bpf_priv *p, const struct pfw_bpf_event *e)
+{
+	struct {
+		__u32 tgid;
+		__u32 pad;
+		__u64 addr;
+	} key = {.tgid = e->pid, .addr = e->addr};
+	__u32 now = 0, busy = 0;
+
+	if (p->mmap_seqs_fd < 0)
+		return true;
+	if (!bpf_map_lookup_elem(p->mmaps_inflight_fd, &e->pid, &busy) && busy)
+		return false;
+	if (bpf_map_lookup_elem(p->mmap_seqs_fd, &key, &now))
+		now = 0;
+	return now == e->dev;
+}
+
 static void announce_mmap(struct bpf_priv *p, const struct pfw_bpf_event *e)
 {
 	struct pfw_maps *maps = p->s->maps;
@@ -564,19 +589,29 @@ static void announce_mmap(struct bpf_priv *p, const struct pfw_bpf_event *e)
 	snprintf(link, sizeof(link), "/proc/%u/fd/%llu", e->pid, (unsigned long long)e->ino);
 	if (fd_unchanged(p, e) && file_of_link(link, &st, buf, sizeof(buf)))
 		goto found;
+	/* a newer mapping at the same place would be another file's */
+	if (!latest_at(p, e))
+		goto unknown;
 	snprintf(link, sizeof(link), "/proc/%u/map_files/%llx-%llx", e->pid,
 		 (unsigned long long)e->addr, (unsigned long long)(e->addr + e->ip));
-	if (file_of_link(link, &st, buf, sizeof(buf)))
+	if (file_of_link(link, &st, buf, sizeof(buf))) {
+		if (!latest_at(p, e))
+			goto unknown;
 		goto found;
+	}
 	/* split since (ld.so maps a library whole, then its segments over it) */
-	if (!pfw_maps_proc_at(maps, "/proc", e->pid, e->addr, &x) && x.file &&
-	    x.pgoff + (e->addr - x.start) == e->offset) {
+	if (!pfw_maps_proc_at(maps, "/proc", e->pid, e->addr, &x) && x.file && x.start == e->addr &&
+	    x.pgoff == e->offset && latest_at(p, e)) {
 		pfw_maps_mmap(maps, e->pid, e->addr, e->ip, e->offset, x.dev_major, x.dev_minor,
 			      x.inode, x.path);
 		return;
 	}
-	/* a device, or gone already: the maps are the best left */
-	pfw_maps_load_proc(maps, "/proc", e->pid);
+unknown:
+	/*
+	 * gone already, its fd reused: unnamed rather than misnamed (a hole
+	 * would re-read the maps, which show what is there now)
+	 */
+	pfw_maps_mmap(maps, e->pid, e->addr, e->ip, 0, 0, 0, 0, "[unknown]");
 	return;
 found:
 	pfw_maps_mmap(maps, e->pid, e->addr, e->ip, e->offset, major(st.st_dev), minor(st.st_dev),
@@ -1122,6 +1157,8 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 	*privp = p;
 	p->s = s;
 	p->fd_gens_fd = -1;
+	p->mmap_seqs_fd = -1;
+	p->mmaps_inflight_fd = -1;
 	libbpf_session = s;
 	m = choose_mode(s->opts, detail, sizeof(detail));
 	if (m < 0) {
@@ -1291,6 +1328,8 @@ static int start_nobtf(struct bpf_priv *p)
 					    strerror(-r));
 		else
 			p->fd_gens_fd = bpf_map__fd(nb->maps.fd_gens);
+		p->mmap_seqs_fd = bpf_map__fd(nb->maps.mmap_seqs);
+		p->mmaps_inflight_fd = bpf_map__fd(nb->maps.mmaps_inflight);
 	}
 	if (!ret && p->follow_forks) {
 		ret = add_link(p, bpf_program__attach_kprobe(nb->progs.pfw_nb_fork, true,

@@ -57,7 +57,8 @@ struct pfw_bpf_event {
 	__u64 latency_ns;
 	__u64 ino;
 	__u64 offset; /* byte offset of the page in the file */
-	__u32 dev;    /* the kernel's s_dev: major << 20 | minor */
+	__u32 dev;    /* the kernel's s_dev: major << 20 | minor; with PFW_BPF_F_MMAP the
+		       * count of mmaps at addr in this process, this one included */
 	__u32 pid;
 	__u32 tid;
 	__u32 flags; /* PFW_BPF_F_* */

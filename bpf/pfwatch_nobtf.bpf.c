@@ -312,6 +312,49 @@ struct {
 	__type(value, __u32);
 } fd_gens SEC(".maps");
 
+/*
+ * mmap(2) calls per (tgid, start address): an mmap record carries the count
+ * at its start. When the fd cannot be trusted, user space names the mapping
+ * from what is mapped at that address now -- only while no later mmap has
+ * started there (a new mapping at the same place is another file's).
+ */
+struct mmap_at {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct mmap_at);
+	__type(value, __u32);
+} mmap_seqs SEC(".maps");
+
+/*
+ * mmap(2) calls in flight per tgid (entered, not yet recorded): user space
+ * trusts what is mapped at an address now only while none is, before and
+ * after it reads it -- a mapping becomes visible before its exit probe
+ * counts it above, and a tracer blocked on the mmap lock is woken right
+ * then.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} mmaps_inflight SEC(".maps");
+
+static __always_inline void inflight_add(__u32 tgid, __u32 d)
+{
+	__u32 *n = bpf_map_lookup_elem(&mmaps_inflight, &tgid);
+
+	if (n)
+		__sync_fetch_and_add(n, d);
+	else if (d == 1)
+		bpf_map_update_elem(&mmaps_inflight, &tgid, &d, BPF_NOEXIST);
+}
+
 SEC("kprobe/fd_install")
 int BPF_KPROBE(pfw_nb_fd_install, unsigned int fd)
 {
@@ -342,7 +385,11 @@ int pfw_nb_mmap_enter(struct pt_regs *ctx)
 
 	if (!wanted())
 		return 0;
+	/* a thread whose exit probe was missed: its call is no longer in flight */
+	if (bpf_map_lookup_elem(&mmap_calls, &tid))
+		inflight_add(bpf_get_current_pid_tgid() >> 32, (__u32)-1);
 	bpf_map_update_elem(&mmap_calls, &tid, &c, BPF_ANY);
+	inflight_add(bpf_get_current_pid_tgid() >> 32, 1);
 	return 0;
 }
 
@@ -365,6 +412,17 @@ static __always_inline void emit_mmap(void *ctx, __u64 start, __u64 len, __u64 o
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->flags = PFW_BPF_F_MMAP;
+	{
+		struct mmap_at at = {.tgid = id >> 32, .addr = start};
+		__u32 one = 1, *n = bpf_map_lookup_elem(&mmap_seqs, &at);
+
+		if (n) {
+			/* (no fetching atomics before BPF v3: one mmap at an address at a time) */
+			__sync_fetch_and_add(n, 1);
+			ev->dev = *n;
+		} else if (!bpf_map_update_elem(&mmap_seqs, &at, &one, BPF_NOEXIST))
+			ev->dev = 1;
+	}
 	if (!(flags & PFW_MAP_ANONYMOUS) && fd >= 0) {
 		__u64 key = (id & ~0xffffffffull) | (__u32)fd;
 		__u32 *g = bpf_map_lookup_elem(&fd_gens, &key);
@@ -397,9 +455,10 @@ int BPF_KRETPROBE(pfw_nb_mmap_exit, unsigned long ret)
 	fd = c->fd;
 	flags = c->flags;
 	bpf_map_delete_elem(&mmap_calls, &tid);
-	if (ret >= (unsigned long)-4095 || !len)
-		return 0;
-	emit_mmap(ctx, ret, len, off, fd, flags);
+	/* counted at its address first, then no longer in flight */
+	if (ret < (unsigned long)-4095 && len)
+		emit_mmap(ctx, ret, len, off, fd, flags);
+	inflight_add(bpf_get_current_pid_tgid() >> 32, (__u32)-1);
 	return 0;
 }
 
