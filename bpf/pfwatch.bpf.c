@@ -437,8 +437,7 @@ static __always_inline void fault_done(void *ctx, struct fault *f)
  * the loader leaves it out where that is refused (confidentiality lockdown)
  * and the walk remains.
  */
-SEC("raw_tp/sched_process_fork")
-int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
+static __always_inline int follow_child(struct task_struct *child, bool typed)
 {
 	static const __u8 one = 1;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -446,10 +445,16 @@ int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	ctgid = BPF_CORE_READ(child, tgid);
+	ctgid = typed ? child->tgid : BPF_CORE_READ(child, tgid);
 	if (ctgid != tgid)
 		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
 	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return follow_child(child, false);
 }
 
 /*
@@ -460,16 +465,7 @@ int BPF_PROG(pfw_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pfw_fork_btf, struct task_struct *parent, struct task_struct *child)
 {
-	static const __u8 one = 1;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 ctgid;
-
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
-	ctgid = child->tgid;
-	if (ctgid != tgid)
-		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
-	return 0;
+	return follow_child(child, true);
 }
 
 /* ---- tp: perf_event programs on the page-fault software events ---- */

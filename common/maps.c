@@ -1081,15 +1081,11 @@ int pfw_maps_learn_fd_path(struct pfw_maps *m, const char *procfs, pid_t pid, ui
 	return ret;
 }
 
-int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
+/* /proc/PID as a directory fd, or -ESRCH when the process is gone */
+static int open_piddir(const char *procfs, pid_t pid)
 {
 	char path[PATH_MAX];
-	size_t len;
-	char *buf;
-	int dfd, r;
-
-	if (m->collect && m->pids.n >= m->prune_at)
-		prune_dead(m);
+	int dfd;
 
 	if (pid <= 0)
 		return -ESRCH;
@@ -1097,6 +1093,21 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
+	return dfd;
+}
+
+int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
+{
+	size_t len;
+	char *buf;
+	int dfd, r;
+
+	if (m->collect && m->pids.n >= m->prune_at)
+		prune_dead(m);
+
+	dfd = open_piddir(procfs, pid);
+	if (dfd < 0)
+		return dfd;
 	r = read_all(dfd, "maps", &buf, &len);
 	if (r) {
 		close(dfd);
@@ -1126,18 +1137,14 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 int pfw_maps_proc_at(struct pfw_maps *m, const char *procfs, pid_t pid, uint64_t addr,
 		     struct pfw_mapping *out)
 {
-	char path[PATH_MAX];
 	const char *p, *end;
 	size_t len;
 	char *buf;
 	int dfd, r;
 
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "%s/%d", procfs ? procfs : "/proc", (int)pid);
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open_piddir(procfs, pid);
 	if (dfd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return dfd;
 	r = read_all(dfd, "maps", &buf, &len);
 	close(dfd);
 	if (r)
