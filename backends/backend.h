@@ -21,7 +21,8 @@ struct pfw_session;
 struct pfw_probe_result {
 	bool available;
 	char attach[PFW_ATTACH_LEN]; /* the mode it would use, "-" if none */
-	char detail[PFW_DETAIL_LEN]; /* why not / what this mode cannot see / modes not chosen and why */
+	char detail
+		[PFW_DETAIL_LEN]; /* why not / what this mode cannot see / modes not chosen and why */
 };
 
 struct pfw_backend {
@@ -76,5 +77,13 @@ extern const struct pfw_backend pfw_backend_ftrace;
 /* all backends in preference order (bpf, perf, ftrace), NULL terminated */
 extern const struct pfw_backend *const pfw_backends[];
 const struct pfw_backend *pfw_backend_find(const char *name);
+
+/*
+ * b->probe(), after what rules out every backend alike: a /proc that
+ * belongs to another pid namespace (no pid could be resolved through it).
+ * The frontend probes through this, never b->probe() directly.
+ */
+void pfw_backend_probe(const struct pfw_backend *b, const struct pfw_opts *opts,
+		       struct pfw_probe_result *res);
 
 #endif

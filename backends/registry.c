@@ -10,21 +10,22 @@
 #include <string.h>
 
 #include "backend.h"
+#include "privs.h"
 
 #define NOT_BUILT(var, nm, what)                                                                 \
-	static void var##_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)        \
-	{                                                                                          \
-		(void)opts;                                                                        \
-		res->available = false;                                                            \
-		snprintf(res->attach, sizeof(res->attach), "-");                                   \
-		snprintf(res->detail, sizeof(res->detail),                                         \
-			 "not built in this version (configure --enable-" nm "=yes; needs " what    \
-			 ")");                                                                     \
-	}                                                                                          \
-	const struct pfw_backend var = {                                                           \
-		.name = nm,                                                                        \
-		.help = "not built in this version",                                               \
-		.probe = var##_probe,                                                              \
+	static void var##_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)       \
+	{                                                                                        \
+		(void)opts;                                                                      \
+		res->available = false;                                                          \
+		snprintf(res->attach, sizeof(res->attach), "-");                                 \
+		snprintf(res->detail, sizeof(res->detail),                                       \
+			 "not built in this version (configure --enable-" nm "=yes; needs " what \
+			 ")");                                                                   \
+	}                                                                                        \
+	const struct pfw_backend var = {                                                         \
+		.name = nm,                                                                      \
+		.help = "not built in this version",                                             \
+		.probe = var##_probe,                                                            \
 	}
 
 #ifndef HAVE_BPF
@@ -47,4 +48,18 @@ const struct pfw_backend *pfw_backend_find(const char *name)
 		if (!strcmp(pfw_backends[i]->name, name))
 			return pfw_backends[i];
 	return NULL;
+}
+
+void pfw_backend_probe(const struct pfw_backend *b, const struct pfw_opts *opts,
+		       struct pfw_probe_result *res)
+{
+	const char *proc = pfw_privs_proc_refusal();
+
+	if (proc) {
+		res->available = false;
+		snprintf(res->attach, sizeof(res->attach), "-");
+		snprintf(res->detail, sizeof(res->detail), "%s", proc);
+		return;
+	}
+	b->probe(opts, res);
 }

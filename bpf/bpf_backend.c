@@ -36,6 +36,7 @@
 #include "maps.h"
 #include "log.h"
 #include "opts.h"
+#include "privs.h"
 #include "session.h"
 
 #include "perf/perf_ring.h"
@@ -155,6 +156,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	char line[512];
 	size_t n;
 
+	/* a debugging aid: libbpf's whole log (the verifier's) on stderr */
+	if (getenv("PFW_LIBBPF_DEBUG")) {
+		vfprintf(stderr, fmt, ap);
+		return 0;
+	}
 	if (level == LIBBPF_DEBUG)
 		return 0;
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -174,25 +180,18 @@ static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, in
 	return syscall(__NR_perf_event_open, attr, pid, cpu, group, fl);
 }
 
-/* root, or CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN (older kernels) */
+/*
+ * CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN (older kernels), in the
+ * initial user namespace: bpf() checks capable(), never ns_capable(), so a
+ * user namespace's full set counts for nothing (privs.h).
+ */
 static bool have_privileges(void)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {};
-	uint64_t eff;
+	const struct pfw_privs *pv = pfw_privs_get();
 
-	if (syscall(__NR_capget, &hdr, data))
-		return geteuid() == 0;
-	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-	if (eff & (1ull << CAP_SYS_ADMIN))
+	if (pfw_privs_cap(pv, PFW_CAP_SYS_ADMIN))
 		return true;
-	return (eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON));
+	return pfw_privs_cap(pv, PFW_CAP_BPF) && pfw_privs_cap(pv, PFW_CAP_PERFMON);
 }
 
 /*
@@ -200,34 +199,6 @@ static bool have_privileges(void)
  * BTF, and a two-instruction tracing program must load and attach. Both are
  * closed at once: nothing stays attached.
  */
-/*
- * lockdown=confidentiality (LOCKDOWN_BPF_READ_KERNEL, ff40e51043af): the
- * verifier refuses bpf_probe_read_kernel. libbpf's helper probe cannot
- * tell: it looks for "unknown func", and 6.x kernels say "program of this
- * type cannot use helper" (libbpf then assumes supported; seen on 6.12).
- * So ask the kernel's own lockdown state: securityfs, else the boot option.
- * Only the fork follower (raw_tp, untyped arguments) needs the helper:
- * fentry's and tp's programs read BTF-typed pointers, which lockdown
- * allows (locked-down lane: fentry and tp pass --validate exactly); kprobe
- * mode cannot attach there at all (probe_kprobe()).
- */
-static bool confidentiality_locked(void)
-{
-	char buf[512] = "";
-	bool locked = false;
-	FILE *f = fopen("/sys/kernel/security/lockdown", "re");
-
-	/* "none integrity [confidentiality]" */
-	if (f) {
-		locked = fgets(buf, sizeof(buf), f) && strstr(buf, "[confidentiality]");
-		fclose(f);
-	} else if ((f = fopen("/proc/cmdline", "re"))) {
-		locked = fgets(buf, sizeof(buf), f) && strstr(buf, "lockdown=confidentiality");
-		fclose(f);
-	}
-	return locked;
-}
-
 static int probe_fentry(char *why, size_t len)
 {
 	struct bpf_insn insns[] = {
@@ -379,7 +350,15 @@ static const char *fork_function(void)
 
 static int probe_kprobe_nobtf(char *why, size_t len)
 {
-	int ret = probe_kprobe(why, len);
+	int ret;
+
+	if (pfw_privs_get()->pidns) {
+		snprintf(why, len,
+			 "in a child pid namespace: translating pids needs the kernel's BTF "
+			 "(struct pid), which this mode runs without");
+		return -ENOTSUP;
+	}
+	ret = probe_kprobe(why, len);
 
 	if (ret)
 		return ret;
@@ -436,8 +415,24 @@ static int choose_mode(const struct pfw_opts *opts, char *detail, size_t len)
 	detail[0] = '\0';
 	libbpf_set_print(libbpf_print);
 	if (!have_privileges()) {
-		snprintf(detail, len, "needs root or CAP_BPF+CAP_PERFMON");
+		if (pfw_privs_get()->userns)
+			snprintf(
+				detail, len,
+				"in a user namespace: no capabilities over the kernel, and BPF "
+				"needs CAP_BPF+CAP_PERFMON in the initial one (run pfwatch as root "
+				"outside the user namespace, or choose --backend=perf)");
+		else
+			snprintf(detail, len, "needs root or CAP_BPF+CAP_PERFMON");
 		return -EPERM;
+	}
+	/* every mode needs both calls; a filter refusing one would look like a missing feature */
+	for (int i = 0; i < 2; i++) {
+		const char *call = i ? "perf_event_open" : "bpf";
+
+		if (pfw_privs_seccomp_blocks(call)) {
+			pfw_privs_explain(detail, len, call, EPERM);
+			return -EPERM;
+		}
 	}
 	if (forced) {
 		m = mode_of(forced);
@@ -789,8 +784,12 @@ static void drain_mmaps(struct bpf_priv *p)
 				memcpy(&gen, b + 48, 8);
 				memcpy(&t, (const uint8_t *)h + h->size - 8, 8);
 				room = h->size - sizeof(*h) - 64 - 8;
-				/* "//anon", "[heap]", "//toolong" (no inode): not files */
-				if (ino && b[64] == '/' && b[65] != '/' &&
+				/*
+				 * "//anon", "[heap]", "//toolong" (no inode): not
+				 * files; pid 0: a process outside pfwatch's pid
+				 * namespace (perf_event_pid()), not visible to it
+				 */
+				if (pid && ino && b[64] == '/' && b[65] != '/' &&
 				    strnlen((const char *)b + 64, room) < room &&
 				    (rn = remember_name(p, ino, maj, min, (uint32_t)gen,
 							(const char *)b + 64))) {
@@ -950,6 +949,121 @@ static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m)
 	bpf_program__set_autoload(skel->progs.pfw_tp_minor, m == MODE_TP);
 }
 
+/*
+ * struct pid's numbers[] as a flexible array (recent kernels): the
+ * verifier then lets a BTF pointer index it at any level; numbers[1]
+ * (older ones) only at level 0, so it is read with bpf_probe_read_kernel.
+ */
+static bool pid_numbers_flexible(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool flex = false;
+	int id;
+
+	if (!vmlinux)
+		return false;
+	id = btf__find_by_name_kind(vmlinux, "pid", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	if (t && btf_vlen(t)) {
+		const struct btf_member *m = btf_members(t) + btf_vlen(t) - 1;
+		const struct btf_type *mt = btf__type_by_id(vmlinux, m->type);
+
+		flex = mt && btf_is_array(mt) && !btf_array(mt)->nelems &&
+		       !strcmp(btf__name_by_offset(vmlinux, m->name_off), "numbers");
+	}
+	btf__free(vmlinux);
+	return flex;
+}
+
+/*
+ * pfwatch in a child pid namespace: the programs index struct pid at that
+ * namespace's level, which nothing in /proc tells (NS_GET_PARENT stops at
+ * the namespace's own boundary). Ask the kernel instead: pfw_level alone,
+ * on a page-fault event of this process, and one fresh page touched.
+ */
+static int learn_pidns_level(bool task_btf, __u32 *level, char *err, size_t errlen)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_PAGE_FAULTS,
+		.sample_period = 1,
+		.disabled = 1,
+	};
+	struct pfwatch_bpf *skel = pfwatch_bpf__open();
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	struct bpf_link *link = NULL;
+	long pg = sysconf(_SC_PAGESIZE);
+	volatile char *page = MAP_FAILED;
+	int fd = -1, ret;
+
+	if (!skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return ret;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == skel->progs.pfw_level);
+	/* the maps are created all the same: as small as they go */
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (bpf_map__type(map) == BPF_MAP_TYPE_TASK_STORAGE)
+			bpf_map__set_autocreate(map, false);
+		else if (bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF)
+			bpf_map__set_max_entries(map, (__u32)pg);
+		else if (!bpf_map__is_internal(map))
+			bpf_map__set_max_entries(map, 1);
+	}
+	skel->rodata->have_task_btf = task_btf;
+	libbpf_last[0] = '\0';
+	ret = pfwatch_bpf__load(skel);
+	if (ret) {
+		snprintf(err, errlen, "loading the pid-namespace level probe failed: %s%s%s",
+			 strerror(-ret), libbpf_last[0] ? ": " : "", libbpf_last);
+		goto out;
+	}
+	fd = perf_event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "page-fault event on pfwatch itself refused: %s",
+			 strerror(errno));
+		goto out;
+	}
+	link = bpf_program__attach_perf_event(skel->progs.pfw_level, fd);
+	if (!link) {
+		ret = -errno;
+		snprintf(err, errlen, "attaching the pid-namespace level probe failed: %s",
+			 strerror(errno));
+		goto out;
+	}
+	fd = -1; /* the link's now (libbpf enabled the event) */
+	/* a fresh anonymous page faults on its first write */
+	page = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "mmap: %s", strerror(errno));
+		goto out;
+	}
+	page[0] = 1;
+	ret = -EIO;
+	if (skel->bss->self_level) {
+		*level = skel->bss->self_level - 1;
+		ret = 0;
+	} else {
+		snprintf(err, errlen, "the pid-namespace level probe never ran");
+	}
+out:
+	if (page != MAP_FAILED)
+		munmap((void *)page, (size_t)pg);
+	bpf_link__destroy(link);
+	if (fd >= 0)
+		close(fd);
+	pfwatch_bpf__destroy(skel);
+	return ret;
+}
+
 static int configure(struct bpf_priv *p, char *err, size_t errlen)
 {
 	const struct pfw_opts *o = p->s->opts;
@@ -975,6 +1089,32 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		libbpf_probe_bpf_helper(p->mode == MODE_TP ? BPF_PROG_TYPE_PERF_EVENT
 							   : BPF_PROG_TYPE_KPROBE,
 					BPF_FUNC_get_current_task_btf, NULL) > 0;
+	if (pfw_privs_get()->pidns) {
+		/* the level probe is a perf_event program: ask for that type's helper */
+		bool task_btf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
+							BPF_FUNC_get_current_task_btf, NULL) > 0;
+		__u32 level = 0;
+		int ret;
+
+		skel->rodata->pid_typed = pid_numbers_flexible();
+		if (!skel->rodata->pid_typed && pfw_privs_get()->confidentiality) {
+			snprintf(err, errlen,
+				 "in a child pid namespace under lockdown=confidentiality: this "
+				 "kernel's struct pid can only be read with bpf_probe_read_kernel, "
+				 "which lockdown refuses; choose --backend=perf");
+			return -ENOTSUP;
+		}
+		ret = learn_pidns_level(task_btf, &level, err, errlen);
+		if (ret)
+			return ret;
+		skel->rodata->pidns_level = level;
+		skel->rodata->pidns_ino = (__u32)pfw_privs_get()->pidns_ino;
+		pfw_session_verbose(p->s,
+				    "bpf: pid namespace at level %u (inode %u): pids as it sees "
+				    "them, tasks outside it skipped (struct pid read %s)",
+				    level, skel->rodata->pidns_ino,
+				    skel->rodata->pid_typed ? "through BTF" : "with probe reads");
+	}
 
 	/*
 	 * ringbuf is 5.8; before that libbpf-tools' perf-buffer fallback.
@@ -1036,11 +1176,17 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	 * The fork follower: raw_tp with bpf_probe_read_kernel where that is
 	 * allowed, else (confidentiality lockdown) tp_btf where BTF tracing
 	 * programs load, else none: the ancestor walk at fault time alone.
+	 * Lockdown is asked of the kernel, not of libbpf: its helper probe
+	 * looks for "unknown func", and 6.x kernels say "program of this type
+	 * cannot use helper" (libbpf then assumes supported; seen on 6.12).
+	 * fentry's and tp's programs read BTF-typed pointers, which lockdown
+	 * allows (locked-down lane: both pass --validate exactly); kprobe mode
+	 * cannot attach there at all (probe_kprobe()).
 	 */
 	if (t->kind == PFW_TARGET_COMMAND) {
 		char why[128];
 
-		if (!confidentiality_locked() &&
+		if (!pfw_privs_get()->confidentiality &&
 		    libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 					    BPF_FUNC_probe_read_kernel, NULL) > 0)
 			p->follow_forks = true;

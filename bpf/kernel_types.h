@@ -72,10 +72,37 @@ struct vm_area_struct {
 
 struct mm_struct;
 
+/*
+ * A task's pid in every pid namespace from the initial one down to its
+ * own: numbers[i] is its pid at level i (task_pid_nr_ns()). numbers[] is
+ * a flexible array in recent kernels, numbers[1] in older ones; the
+ * programs index it only at the level the loader learnt, a constant to
+ * the verifier.
+ */
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct pid_namespace {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+} __attribute__((preserve_access_index));
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[];
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
+	struct pid *thread_pid; /* 4.19+ */
 	struct mm_struct *mm;
 	__u64 self_exec_id; /* u64 since 5.7; tp mode needs 5.17 */
 } __attribute__((preserve_access_index));

@@ -58,6 +58,20 @@ const volatile bool have_task_btf = true;
 const volatile bool use_vma_cache = true;
 /* a test hook: pages whose index is a multiple of it take the EBUSY path */
 const volatile __u32 novma_every = 0;
+/*
+ * pfwatch's pid namespace: its level (0: the initial one, pids are the
+ * kernel's) and inode. Pids are reported, filtered and keyed as that
+ * namespace sees them (SPEC.md, "Namespaces and containers"); a task with
+ * no pid there is not visible to pfwatch and is skipped, as top in a
+ * container does not show the host's processes. pid_typed: struct pid's
+ * numbers[] may be indexed through a BTF pointer at pidns_level (a
+ * flexible array), else it is read with bpf_probe_read_kernel.
+ */
+const volatile __u32 pidns_level = 0;
+const volatile __u32 pidns_ino = 0;
+const volatile bool pid_typed = true;
+/* the level probe: pfwatch's own pid level, written by pfw_level */
+__u32 self_level = 0;
 
 /* tgids traced; COMMAND also adds every descendant it discovers */
 struct {
@@ -69,6 +83,7 @@ struct {
 
 /* fentry/kprobe: a handle_mm_fault() in flight, captured at entry */
 struct inflight {
+	__u64 id;	/* tgid << 32 | tid as pfwatch reports them (wanted()) */
 	__u64 first_ts; /* entry of the first attempt: latency spans every retry */
 	__u64 addr;
 	__u64 ip;
@@ -169,6 +184,78 @@ static __always_inline void count(__u32 idx)
 		*c += 1;
 }
 
+/*
+ * @p's number in pfwatch's pid namespace (pidns_level > 0), 0 when it has
+ * none; @typed: @p is a BTF pointer and numbers[] may be indexed through it
+ */
+static __always_inline __u32 pid_nr_ns(struct pid *p, bool typed)
+{
+	struct pid_namespace *ns = NULL;
+	unsigned int level;
+	int nr = 0;
+
+	if (!p)
+		return 0;
+	if (typed) {
+		if (p->level < pidns_level)
+			return 0;
+		ns = p->numbers[pidns_level].ns;
+		if (!ns || ns->ns.inum != pidns_ino)
+			return 0;
+		return p->numbers[pidns_level].nr;
+	}
+	level = BPF_CORE_READ(p, level);
+	if (level < pidns_level)
+		return 0;
+	bpf_core_read(&ns, sizeof(ns), &p->numbers[pidns_level].ns);
+	if (!ns || BPF_CORE_READ(ns, ns.inum) != pidns_ino)
+		return 0;
+	bpf_core_read(&nr, sizeof(nr), &p->numbers[pidns_level].nr);
+	return nr;
+}
+
+/* @t's tgid as pfwatch reports it (0: not visible); @typed: @t is a BTF pointer */
+static __always_inline __u32 task_tgid(struct task_struct *t, bool typed)
+{
+	if (!pidns_level)
+		return typed ? t->tgid : BPF_CORE_READ(t, tgid);
+	if (typed && pid_typed)
+		return pid_nr_ns(t->group_leader->thread_pid, true);
+	return pid_nr_ns(BPF_CORE_READ(t, group_leader, thread_pid), false);
+}
+
+/*
+ * The current task as pfwatch reports it, tgid << 32 | tid; false when not
+ * visible. @typed: the program may use bpf_get_current_task_btf() (raw_tp
+ * may not).
+ */
+static __always_inline bool current_id_of(__u64 *id, bool typed)
+{
+	struct task_struct *t;
+	__u32 tid, tgid;
+
+	if (!pidns_level) {
+		*id = bpf_get_current_pid_tgid();
+		return true;
+	}
+	if (typed && pid_typed) {
+		t = bpf_get_current_task_btf();
+		tid = pid_nr_ns(t->thread_pid, true);
+		tgid = pid_nr_ns(t->group_leader->thread_pid, true);
+	} else {
+		t = (struct task_struct *)bpf_get_current_task();
+		tid = pid_nr_ns(BPF_CORE_READ(t, thread_pid), false);
+		tgid = pid_nr_ns(BPF_CORE_READ(t, group_leader, thread_pid), false);
+	}
+	*id = (__u64)tgid << 32 | tid;
+	return tid && tgid;
+}
+
+static __always_inline bool current_id(__u64 *id)
+{
+	return current_id_of(id, have_task_btf);
+}
+
 static __always_inline bool ancestor_traced(__u32 tgid)
 {
 	static const __u8 one = 1;
@@ -181,7 +268,8 @@ static __always_inline bool ancestor_traced(__u32 tgid)
 			t = t->real_parent;
 			if (!t)
 				return false;
-			ptgid = t->tgid;
+			ptgid = task_tgid(t, true);
+			/* init, or a parent outside pfwatch's pid namespace */
 			if (ptgid <= 1)
 				return false;
 			if (bpf_map_lookup_elem(&targets, &ptgid))
@@ -193,7 +281,7 @@ static __always_inline bool ancestor_traced(__u32 tgid)
 			t = BPF_CORE_READ(t, real_parent);
 			if (!t)
 				return false;
-			ptgid = BPF_CORE_READ(t, tgid);
+			ptgid = task_tgid(t, false);
 			if (ptgid <= 1)
 				return false;
 			if (bpf_map_lookup_elem(&targets, &ptgid))
@@ -212,10 +300,14 @@ found:
 	return true;
 }
 
-static __always_inline bool wanted(void)
+/* the current task is traced; *@id: its tgid << 32 | tid as pfwatch reports them */
+static __always_inline bool wanted(__u64 *id)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid;
 
+	if (!current_id(id))
+		return false;
+	tgid = *id >> 32;
 	if (target_kind != PFW_BPF_TARGET_SYSTEM && !bpf_map_lookup_elem(&targets, &tgid)) {
 		if (target_kind != PFW_BPF_TARGET_COMMAND || !ancestor_traced(tgid))
 			return false;
@@ -419,10 +511,8 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	}
 }
 
-static __always_inline void fault_done(void *ctx, struct fault *f)
+static __always_inline void fault_done(void *ctx, struct fault *f, __u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
 	if (aggregate)
 		aggregate_fault(ctx, f, id);
 	else
@@ -440,13 +530,16 @@ static __always_inline void fault_done(void *ctx, struct fault *f)
 static __always_inline int follow_child(struct task_struct *child, bool typed)
 {
 	static const __u8 one = 1;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 ctgid;
+	__u32 tgid, ctgid;
+	__u64 id;
 
+	if (!current_id_of(&id, typed))
+		return 0;
+	tgid = id >> 32;
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	ctgid = typed ? child->tgid : BPF_CORE_READ(child, tgid);
-	if (ctgid != tgid)
+	ctgid = task_tgid(child, typed);
+	if (ctgid && ctgid != tgid)
 		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
 	return 0;
 }
@@ -519,8 +612,9 @@ SEC("perf_event")
 int pfw_tp_entry(struct bpf_perf_event_data *ctx)
 {
 	struct tp_task *st;
+	__u64 id;
 
-	if (!wanted())
+	if (!wanted(&id))
 		return 0;
 	st = bpf_task_storage_get(&tp_tasks, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -638,10 +732,11 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 	struct task_struct *task;
 	struct fault f = {};
 	struct tp_task *st;
+	__u64 id;
 
 	if (!(want_faults & (kind ? 1 : 2)))
 		return 0;
-	if (!wanted())
+	if (!wanted(&id))
 		return 0;
 	task = bpf_get_current_task_btf();
 	st = bpf_task_storage_get(&tp_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -665,10 +760,10 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 	 * stream it instead, and user space names it by its address.
 	 */
 	if (!tp_file_of(&f, task, st) && aggregate) {
-		stream_fault(ctx, &f, bpf_get_current_pid_tgid(), 0);
+		stream_fault(ctx, &f, id, 0);
 		return 0;
 	}
-	fault_done(ctx, &f);
+	fault_done(ctx, &f, id);
 	return 0;
 }
 
@@ -722,6 +817,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
 	struct fault f = {};
+	__u64 id;
 
 	if (!in || !in->in_call)
 		return;
@@ -743,13 +839,14 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 		f.latency_ns = bpf_ktime_get_ns() - in->first_ts;
 		f.has_latency = 1;
 	}
+	id = in->id;
 	bpf_map_delete_elem(&inflights, &tid);
 	/* VM_FAULT_ERROR faults are not accounted by mm_account_fault() */
 	if (ret & VM_FAULT_ERROR)
 		return;
 	if (!(want_faults & (f.kind ? 1 : 2)))
 		return;
-	fault_done(ctx, &f);
+	fault_done(ctx, &f, id);
 }
 
 SEC("fentry/handle_mm_fault")
@@ -763,7 +860,7 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 		hmf_gup();
 		return 0;
 	}
-	if (!wanted())
+	if (!wanted(&in.id))
 		return 0;
 	if ((regs->cs & 3) == 3) {
 		in.user = 1;
@@ -803,7 +900,7 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 		hmf_gup();
 		return 0;
 	}
-	if (!wanted())
+	if (!wanted(&in.id))
 		return 0;
 	if ((BPF_CORE_READ(regs, cs) & 3) == 3) {
 		in.user = 1;
@@ -828,5 +925,25 @@ SEC("kretprobe/handle_mm_fault")
 int BPF_KRETPROBE(pfw_kretprobe, vm_fault_t ret)
 {
 	hmf_exit(ctx, ret);
+	return 0;
+}
+
+/*
+ * The level probe: run once by the loader, alone, on a page-fault event of
+ * pfwatch's own (pid = 0), before the real load. pfwatch's pid level is
+ * its namespace's, which the programs above need as a constant.
+ */
+SEC("perf_event")
+int pfw_level(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *t;
+
+	if (have_task_btf) {
+		t = bpf_get_current_task_btf();
+		self_level = t->thread_pid->level + 1;
+	} else {
+		t = (struct task_struct *)bpf_get_current_task();
+		self_level = BPF_CORE_READ(t, thread_pid, level) + 1;
+	}
 	return 0;
 }

@@ -42,7 +42,7 @@ static int list_backends(const struct pfw_opts *o)
 
 	for (size_t i = 0; pfw_backends[i] && n < 8; i++, n++) {
 		memset(&pr[n], 0, sizeof(pr[n]));
-		pfw_backends[i]->probe(o, &pr[n]);
+		pfw_backend_probe(pfw_backends[i], o, &pr[n]);
 		rows[n].backend = pfw_backends[i]->name;
 		rows[n].available = pr[n].available;
 		rows[n].attach = pr[n].attach[0] ? pr[n].attach : "-";

@@ -370,7 +370,7 @@ static int try_backend(struct pfw_session *s, const struct pfw_backend *b, char 
 	int r;
 
 	memset(&pr, 0, sizeof(pr));
-	b->probe(s->opts, &pr);
+	pfw_backend_probe(b, s->opts, &pr);
 	if (!pr.available) {
 		snprintf(why, whylen, "unavailable: %s",
 			 pr.detail[0] ? pr.detail : "no reason given");

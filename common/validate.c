@@ -361,7 +361,7 @@ static void run_one(struct vctx *c, const struct pfw_backend *b, const char *mod
 	o.duration_ns = 0;
 	o.command = c->bundled ? c->argv : c->user->command;
 
-	b->probe(&o, &pr);
+	pfw_backend_probe(b, &o, &pr);
 	snprintf(r->attach, sizeof(r->attach), "%s", mode ? mode : pr.attach);
 	r->approximate = is_approximate(b->name, r->attach);
 	if (!pr.available) {

@@ -34,6 +34,7 @@
 #include "backend.h"
 #include "ftrace.h"
 #include "maps.h"
+#include "privs.h"
 #include "session.h"
 
 #define ATTACH_EVENTS "events (approximate)"
@@ -89,6 +90,30 @@ static void read_feat(struct feat *f, bool deep)
 		if (f->fg_inst == 0)
 			f->top_busy = pfw_ft_toplevel_busy(f->busy_why, sizeof(f->busy_why));
 	}
+}
+
+/*
+ * What rules tracefs out before anything is read: its records carry the
+ * kernel's global pids, and its files are root's (mode 0700, and a user
+ * namespace's root is not root to them). Fills @why and returns true.
+ */
+static bool refused(char *why, size_t len)
+{
+	const char *pidns = pfw_privs_pidns_refusal();
+
+	if (pidns)
+		snprintf(why, len, "%s", pidns);
+	else if (pfw_privs_get()->userns)
+		snprintf(why, len,
+			 "in a user namespace: no capabilities over the kernel, and tracefs is "
+			 "root's (run pfwatch as root outside the user namespace, or choose "
+			 "--backend=perf)");
+	else if (geteuid() != 0)
+		snprintf(why, len,
+			 "needs root (tracefs is root-only); run as root or choose --backend=perf");
+	else
+		return false;
+	return true;
 }
 
 /*
@@ -185,8 +210,15 @@ static enum ft_mode choose(const struct feat *f, const char *want, char *why, si
 	bool g = graph_possible(f), e = events_possible(f);
 
 	if (!f->ok) {
+		const struct pfw_privs *pv = pfw_privs_get();
+
 		snprintf(why, len, "tracefs unreadable at " PFW_FT_TRACEFS ": %s%s",
-			 strerror(f->err), f->err == EPERM ? " (lockdown=confidentiality?)" : "");
+			 strerror(f->err),
+			 f->err != EPERM       ? ""
+			 : pv->confidentiality ? " (lockdown=confidentiality)"
+			 : !pfw_ft_is_mounted() && !pfw_privs_cap(pv, PFW_CAP_SYS_ADMIN)
+				 ? " (not mounted here, and mounting it needs CAP_SYS_ADMIN)"
+				 : "");
 		return MODE_NONE;
 	}
 	if (want && !strcmp(want, "graph")) {
@@ -224,11 +256,8 @@ static void ft_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)
 			 "unknown --ftrace-attach '%s' (auto, graph, events)", want);
 		return;
 	}
-	if (geteuid() != 0) {
-		snprintf(res->detail, sizeof(res->detail),
-			 "needs root (tracefs is root-only); run as root or choose --backend=perf");
+	if (refused(res->detail, sizeof(res->detail)))
 		return;
-	}
 	read_feat_any(&f);
 	m = choose(&f, want, why, sizeof(why));
 	if (m == MODE_NONE) {
@@ -1013,11 +1042,8 @@ static int ft_open(struct pfw_session *s, void **priv, char *err, size_t errlen)
 	}
 	ft->s = s;
 	ft->page_size = sysconf(_SC_PAGESIZE);
-	if (geteuid() != 0) {
-		snprintf(err, errlen,
-			 "ftrace backend needs root (tracefs is root-only); choose --backend=perf");
+	if (refused(err, errlen))
 		return -EPERM;
-	}
 	r = pfw_ft_mount(&mounted, err, errlen);
 	if (r)
 		return r;

@@ -29,10 +29,7 @@
 #include "session.h"
 #include "perf_merge.h"
 #include "perf_ring.h"
-
-/* bits in CapEff (linux/capability.h); CAP_PERFMON is 5.8+ */
-#define PFW_CAP_SYS_ADMIN 21
-#define PFW_CAP_PERFMON	  38
+#include "privs.h"
 
 #define RING_BYTES_MAX (4u << 20) /* per CPU */
 #define RING_BYTES_MIN (64u << 10)
@@ -90,36 +87,24 @@ static int read_paranoid(void)
 	return v;
 }
 
-static unsigned long long cap_eff(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	unsigned long long caps = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "CapEff:", 7)) {
-			caps = strtoull(line + 7, NULL, 16);
-			break;
-		}
-	fclose(f);
-	return caps;
-}
-
 struct perf_priv_level {
 	int paranoid;
-	bool root, perfmon, sys_admin;
+	bool perfmon, sys_admin;
+	bool userns; /* root there is nobody to perf: its own processes only */
 };
 
+/*
+ * perfmon_capable() and capable(CAP_SYS_ADMIN) look at the initial user
+ * namespace: in any other, CapEff counts for nothing (privs.h).
+ */
 static void priv_level(struct perf_priv_level *l)
 {
-	unsigned long long caps = cap_eff();
+	const struct pfw_privs *pv = pfw_privs_get();
 
 	l->paranoid = read_paranoid();
-	l->root = geteuid() == 0;
-	l->sys_admin = caps & (1ull << PFW_CAP_SYS_ADMIN);
-	l->perfmon = l->sys_admin || (caps & (1ull << PFW_CAP_PERFMON));
+	l->sys_admin = pfw_privs_cap(pv, PFW_CAP_SYS_ADMIN);
+	l->perfmon = l->sys_admin || pfw_privs_cap(pv, PFW_CAP_PERFMON);
+	l->userns = pv->userns;
 }
 
 /* perf_allow_kernel(): paranoid > 1 needs perfmon_capable() */
@@ -219,13 +204,13 @@ static void perf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res
 			break;
 		case EACCES:
 		case EPERM:
-			snprintf(
-				res->detail, sizeof(res->detail),
-				"perf_event_open refused (%s) at perf_event_paranoid=%d: a seccomp "
-				"policy (containers need CAP_PERFMON) or an LSM; run as root or "
-				"lower "
-				"kernel.perf_event_paranoid",
-				strerror(e), l.paranoid);
+			if (pfw_privs_explain(res->detail, sizeof(res->detail), "perf_event_open",
+					      e))
+				break;
+			snprintf(res->detail, sizeof(res->detail),
+				 "perf_event_open refused (%s) at perf_event_paranoid=%d (an LSM "
+				 "policy?); run as root or lower kernel.perf_event_paranoid",
+				 strerror(e), l.paranoid);
 			break;
 		case EINVAL:
 			snprintf(res->detail, sizeof(res->detail),
@@ -242,20 +227,21 @@ static void perf_probe(const struct pfw_opts *opts, struct pfw_probe_result *res
 	close(fd);
 	res->available = true;
 	snprintf(res->attach, sizeof(res->attach), "sw-events");
-	if (l.root || l.perfmon)
+	if (l.perfmon)
 		snprintf(res->detail, sizeof(res->detail),
 			 "%s: all processes, user and kernel mode",
-			 l.root ? "root" : "CAP_PERFMON");
+			 !l.sys_admin	  ? "CAP_PERFMON"
+			 : geteuid() == 0 ? "root"
+					  : "CAP_SYS_ADMIN");
 	else if (can_cpu(&l))
 		snprintf(res->detail, sizeof(res->detail),
 			 "perf_event_paranoid=%d: all processes, user and kernel mode", l.paranoid);
-	else if (can_kernel(&l))
-		snprintf(res->detail, sizeof(res->detail),
-			 "perf_event_paranoid=%d: own processes, user and kernel mode", l.paranoid);
 	else
 		snprintf(res->detail, sizeof(res->detail),
-			 "perf_event_paranoid=%d: own processes, user-mode faults only",
-			 l.paranoid);
+			 "%sperf_event_paranoid=%d: own processes, %s",
+			 l.userns ? "in a user namespace, no capabilities over the kernel; " : "",
+			 l.paranoid,
+			 can_kernel(&l) ? "user and kernel mode" : "user-mode faults only");
 }
 
 /* ---- open ---- */
@@ -402,10 +388,13 @@ static void open_error(struct perf_priv *p, const struct perf_priv_level *l, pid
 		else if (s->opts->cgroup || s->target.kind == PFW_TARGET_SYSTEM)
 			snprintf(err, errlen,
 				 "system-wide%s tracing needs root or CAP_PERFMON at "
-				 "perf_event_paranoid=%d; run as root or 'sysctl "
+				 "perf_event_paranoid=%d%s; run as root or 'sysctl "
 				 "kernel.perf_event_paranoid=0'",
-				 s->opts->cgroup ? " (--cgroup)" : "", l->paranoid);
-		else
+				 s->opts->cgroup ? " (--cgroup)" : "", l->paranoid,
+				 l->userns ? " (in a user namespace, which has no capabilities "
+					     "over the kernel)"
+					   : "");
+		else if (!pfw_privs_explain(err, errlen, "perf_event_open", e))
 			snprintf(err, errlen,
 				 "not allowed to trace pid %d (%s): only your own processes "
 				 "without CAP_PERFMON; run as root",
@@ -763,6 +752,14 @@ static void on_record(void *ctx, const struct pfw_perf_batch *b, const struct pf
 	/* counted before any filter: account_lost() compares with the kernel's counts */
 	if (r->kind == PFW_PK_MAJOR || r->kind == PFW_PK_MINOR)
 		p->received[r->kind == PFW_PK_MINOR]++;
+	/*
+	 * A process outside pfwatch's pid namespace has no pid there, and
+	 * the kernel writes 0 (perf_event_pid()): not visible to pfwatch,
+	 * as the host's processes are not to top in a container. (pid 0 is
+	 * no user task in the initial namespace either.)
+	 */
+	if (!r->pid)
+		return;
 	if (p->filter_tgids && r->kind != PFW_PK_FORK && !pfw_perf_tidset_has(&p->allowed, r->pid))
 		return;
 	switch (r->kind) {
