@@ -33,6 +33,7 @@
 
 #include "agg.h"
 #include "backend.h"
+#include "cgroup.h"
 #include "maps.h"
 #include "log.h"
 #include "opts.h"
@@ -414,6 +415,13 @@ static int choose_mode(const struct pfw_opts *opts, char *detail, size_t len)
 
 	detail[0] = '\0';
 	libbpf_set_print(libbpf_print);
+	if (opts && opts->cgroup_v1) {
+		snprintf(detail, len,
+			 "--cgroup %s is in the cgroup v1 perf_event hierarchy; BPF programs "
+			 "filter by cgroup v2 id only (choose --backend=perf)",
+			 opts->cgroup);
+		return -ENOTSUP;
+	}
 	if (!have_privileges()) {
 		if (pfw_privs_get()->userns)
 			snprintf(
@@ -1651,6 +1659,24 @@ static bool task_alive(uint32_t pid, uint32_t tid);
  * microseconds) is lost. A thread id reused since the read lands in the
  * same way. Returns true when the row is gone.
  */
+/* an in-kernel thread row as the frontend's; its cgroup named from its id */
+static void thread_row(__u32 tid, const struct pfw_bpf_thread *v, struct pfw_thread_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = v->pid;
+	t->tid = tid;
+	memcpy(t->comm, v->comm, sizeof(t->comm));
+	t->comm[PFW_COMM_LEN - 1] = '\0';
+	t->major = v->major;
+	t->minor = v->minor;
+	t->lat_count = v->lat_count;
+	t->lat_total_ns = v->lat_total;
+	t->lat_min_ns = v->lat_min;
+	t->lat_max_ns = v->lat_max;
+	t->cgroup = pfw_cgroup_path_of_id(v->cgroup_id);
+	t->cgroup_looked = true;
+}
+
 static bool forget_thread(struct bpf_priv *p, __u32 tid, const struct pfw_bpf_thread *was)
 {
 	struct bpf_map *m = p->skel->maps.agg_threads;
@@ -1662,14 +1688,12 @@ static bool forget_thread(struct bpf_priv *p, __u32 tid, const struct pfw_bpf_th
 		return true;
 	}
 	if (v.major != was->major || v.minor != was->minor) {
-		struct pfw_thread_stats t = {0};
+		struct pfw_thread_stats t;
 
-		t.pid = v.pid;
-		t.tid = tid;
-		memcpy(t.comm, v.comm, sizeof(t.comm));
-		t.comm[PFW_COMM_LEN - 1] = '\0';
+		thread_row(tid, &v, &t);
 		t.major = v.major - was->major;
 		t.minor = v.minor - was->minor;
+		t.lat_count = t.lat_total_ns = t.lat_min_ns = t.lat_max_ns = 0;
 		pfw_agg_add_thread(p->retired, &t);
 	}
 	return true;
@@ -1755,23 +1779,14 @@ static void read_aggregates(struct bpf_priv *p)
 	while (!bpf_map__get_next_key(skel->maps.agg_threads, first ? NULL : &tid, &next,
 				      sizeof(next))) {
 		struct pfw_bpf_thread v;
-		struct pfw_thread_stats t = {0};
+		struct pfw_thread_stats t;
 
 		first = false;
 		tid = next;
 		if (bpf_map__lookup_elem(skel->maps.agg_threads, &tid, sizeof(tid), &v, sizeof(v),
 					 0))
 			continue;
-		t.pid = v.pid;
-		t.tid = tid;
-		memcpy(t.comm, v.comm, sizeof(t.comm));
-		t.comm[PFW_COMM_LEN - 1] = '\0';
-		t.major = v.major;
-		t.minor = v.minor;
-		t.lat_count = v.lat_count;
-		t.lat_total_ns = v.lat_total;
-		t.lat_min_ns = v.lat_min;
-		t.lat_max_ns = v.lat_max;
+		thread_row(tid, &v, &t);
 		if (p->serving) {
 			const struct seen_row *was = seen_find(p->seen_t, p->nseen_t, tid, 0);
 			bool same = was && was->total == v.major + v.minor;

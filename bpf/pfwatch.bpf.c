@@ -441,6 +441,7 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 		struct pfw_bpf_thread nt = {};
 
 		nt.pid = id >> 32;
+		nt.cgroup_id = bpf_get_current_cgroup_id();
 		bpf_get_current_comm(nt.comm, sizeof(nt.comm));
 		bpf_map_update_elem(&agg_threads, &tid, &nt, BPF_NOEXIST);
 		t = bpf_map_lookup_elem(&agg_threads, &tid);

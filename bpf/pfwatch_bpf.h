@@ -74,6 +74,7 @@ struct pfw_bpf_event {
 struct pfw_bpf_thread {
 	__u64 major, minor;
 	__u64 lat_count, lat_total, lat_min, lat_max;
+	__u64 cgroup_id; /* the thread's cgroup v2 id when its row was made */
 	__u32 pid;
 	__u32 pad;
 	char comm[PFW_BPF_COMM_LEN];
@@ -107,7 +108,7 @@ struct pfw_bpf_page_key {
 };
 
 _Static_assert(sizeof(struct pfw_bpf_event) == 96 + 8 * PFW_BPF_MAX_STACK, "wire layout");
-_Static_assert(sizeof(struct pfw_bpf_thread) == 72, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_thread) == 80, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file_key) == 16, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file) == 56, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_page_key) == 32, "wire layout");

@@ -382,7 +382,22 @@ static bool same_file(const char *a, const char *b)
 	return lb == la + sizeof(del) - 1 && !memcmp(a, b, la) && !strcmp(b + la, del);
 }
 
-void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
+void pfw_agg_thread_cgroup(struct pfw_agg *a, struct pfw_thread_stats *t, const char *cgroup)
+{
+	t->cgroup_looked = true;
+	if (cgroup)
+		t->cgroup = str_intern(&a->strs, cgroup);
+}
+
+void pfw_agg_tid_cgroup(struct pfw_agg *a, int32_t tid, const char *cgroup)
+{
+	const struct kv_slot *s = kv_find(&a->tix, (uint32_t)tid, KEY_TID, 0);
+
+	if (s && s->v < a->nth)
+		pfw_agg_thread_cgroup(a, &a->th[s->v], cgroup);
+}
+
+struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 {
 	bool major = ev->kind == PFW_MAJOR, lat = ev->flags & PFW_EV_LATENCY;
 	bool file = ev->flags & PFW_EV_FILE;
@@ -432,7 +447,7 @@ void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 			a->fsrc[idx] = ev->path;
 	}
 	if (!f)
-		return;
+		return t;
 	if (major)
 		f->major++;
 	else
@@ -464,6 +479,7 @@ void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
 			f->pages++;
 		}
 	}
+	return t;
 }
 
 /*
@@ -487,6 +503,8 @@ void pfw_agg_add_thread(struct pfw_agg *a, const struct pfw_thread_stats *r)
 		memcpy(t->comm, r->comm, sizeof(t->comm));
 		t->comm[sizeof(t->comm) - 1] = '\0';
 	}
+	if (r->cgroup_looked && !t->cgroup)
+		pfw_agg_thread_cgroup(a, t, r->cgroup);
 	lat_merge(&t->lat_count, &t->lat_total_ns, &t->lat_min_ns, &t->lat_max_ns, r->lat_count,
 		  r->lat_total_ns, r->lat_min_ns, r->lat_max_ns);
 }

@@ -17,19 +17,25 @@
 struct pfw_thread_stats {
 	int32_t pid, tid;
 	char comm[PFW_COMM_LEN];
+	/*
+	 * the process' cgroup as /proc/PID/cgroup names it (cgroup.h), interned;
+	 * NULL when unknown. cgroup_looked: it was asked for (once per row).
+	 */
+	const char *cgroup;
+	bool cgroup_looked;
 	uint64_t major, minor;
 	uint64_t lat_count; /* faults whose latency was measured */
 	uint64_t lat_total_ns, lat_min_ns, lat_max_ns;
 };
 
 struct pfw_file_stats {
-	const char *path;  /* interned (pfw_maps) or static; "[anon]" etc. */
-	bool file;         /* inode/dev valid */
+	const char *path; /* interned (pfw_maps) or static; "[anon]" etc. */
+	bool file;	  /* inode/dev valid */
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
-	uint32_t gen;      /* inode generation where the backend sees it (bpf), else 0 */
+	uint32_t gen; /* inode generation where the backend sees it (bpf), else 0 */
 	uint64_t major, minor;
-	uint64_t pages;    /* distinct pages faulted (file offsets, or addresses for anon) */
+	uint64_t pages; /* distinct pages faulted (file offsets, or addresses for anon) */
 	uint64_t lat_count;
 	uint64_t lat_total_ns, lat_min_ns, lat_max_ns;
 };
@@ -45,13 +51,22 @@ struct pfw_agg *pfw_agg_new(void);
 void pfw_agg_free(struct pfw_agg *a);
 void pfw_agg_reset(struct pfw_agg *a); /* for periodic views */
 
-/* @ev must be resolved: path set (or NULL for unknown = "[unknown]") */
-void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev);
+/*
+ * @ev must be resolved: path set (or NULL for unknown = "[unknown]").
+ * Returns the fault's thread row (NULL without memory), for
+ * pfw_agg_thread_cgroup().
+ */
+struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev);
+
+/* name @t's cgroup (copied; NULL: unknown), and mark it looked up */
+void pfw_agg_thread_cgroup(struct pfw_agg *a, struct pfw_thread_stats *t, const char *cgroup);
+/* the same for the row of @tid, if there is one (recordings: thread records follow faults) */
+void pfw_agg_tid_cgroup(struct pfw_agg *a, int32_t tid, const char *cgroup);
 
 /*
  * merge ready-made rows (in-kernel aggregation); rows with the same key add up.
  * Thread rows also add to the totals (faults, major, minor), file rows do not:
- * a backend hands over every thread row once. Paths are copied.
+ * a backend hands over every thread row once. Paths and cgroups are copied.
  */
 void pfw_agg_add_thread(struct pfw_agg *a, const struct pfw_thread_stats *t);
 void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *f);

@@ -18,19 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "event.h"
 #include "log.h"
 #include "serve.h"
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 /* long-only options */
 enum {
@@ -127,8 +123,8 @@ void pfw_cli_usage(FILE *fp)
 	      " COMMAND                   run COMMAND, trace it and all it forks and clones\n"
 	      " -p, --pid=PID[,PID...]    trace these processes and all their threads\n"
 	      " -u, --user=USER           run COMMAND as USER\n"
-	      " -G, --cgroup=PATH         only tasks in this cgroup v2 directory\n"
-	      "                             (absolute, or relative to /sys/fs/cgroup)\n"
+	      " -G, --cgroup=PATH         only tasks in this cgroup: the path\n"
+	      "                             /proc/PID/cgroup shows, or a cgroupfs directory\n"
 	      " -c, --comm=NAME           only threads whose command name is NAME\n"
 	      "\n"
 	      "Tracing:\n"
@@ -151,7 +147,8 @@ void pfw_cli_usage(FILE *fp)
 	      "     --input=FILE          show any view of a JSON Lines recording (--format=json)\n"
 	      "\n"
 	      "Fleet mode (an exporter for Prometheus; runs until SIGTERM/SIGINT):\n"
-	      "     --serve[=ADDR:PORT]   serve /metrics over HTTP (default: " PFW_SERVE_DEFAULT ")\n"
+	      "     --serve[=ADDR:PORT]   serve /metrics over HTTP (default: " PFW_SERVE_DEFAULT
+	      ")\n"
 	      "     --metrics-file=PATH   write the metrics there atomically every --interval\n"
 	      "                             (node_exporter's textfile collector)\n"
 	      "     --top-files=N         file label values, the rest in [other] (default: 20)\n"
@@ -313,51 +310,26 @@ static bool mode_ok(const char *arg, const char *const *fixed, const struct pfw_
 }
 
 /*
- * --cgroup: the id backends filter on is the inode number of the cgroup v2
- * directory (what bpf_get_current_cgroup_id() returns since 4.18).
+ * --cgroup: the path /proc/PID/cgroup shows, or a cgroupfs directory. The
+ * id backends filter on is the directory's inode (for v2, what
+ * bpf_get_current_cgroup_id() returns since 4.18).
  */
 static int resolve_cgroup(struct pfw_opts *o)
 {
-	char *arg = (char *)o->cgroup; /* strdup()ed by the parser, replaced by @path */
-	char *path = NULL;
-	struct statfs sfs;
-	struct stat st;
+	char *arg = (char *)o->cgroup; /* strdup()ed by the parser, replaced by the directory */
+	char *dir = NULL, err[512];
+	enum pfw_cgroup_kind kind;
+	int r;
 
-	if (arg[0] == '/' || (stat(arg, &st) == 0 && statfs(arg, &sfs) == 0 &&
-			      (unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC)) {
-		path = strdup(arg);
-	} else {
-		/* systemd's hybrid layout mounts cgroup2 at /sys/fs/cgroup/unified */
-		if (asprintf(&path, "/sys/fs/cgroup/unified/%s", arg) < 0)
-			path = NULL;
-		if (path &&
-		    (statfs(path, &sfs) < 0 || (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC)) {
-			free(path);
-			if (asprintf(&path, "/sys/fs/cgroup/%s", arg) < 0)
-				path = NULL;
-		}
-	}
-	if (!path) {
-		pfw_err("out of memory");
+	r = pfw_cgroup_resolve(arg, &dir, &o->cgroup_id, &kind, err, sizeof(err));
+	if (r) {
+		pfw_err("--cgroup '%s': %s", arg, err);
 		return PFW_EXIT_RUNTIME;
 	}
-	o->cgroup = path;
-	if (stat(path, &st) < 0) {
-		pfw_err("--cgroup '%s': %s; give a cgroup v2 directory, e.g. "
-			"/sys/fs/cgroup/system.slice",
-			arg, strerror(errno));
-		free(arg);
-		return PFW_EXIT_RUNTIME;
-	}
-	if (!S_ISDIR(st.st_mode) || statfs(path, &sfs) < 0 ||
-	    (unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		pfw_err("--cgroup '%s': not a cgroup v2 directory; give one under the cgroup2 "
-			"mount, e.g. /sys/fs/cgroup/system.slice",
-			arg);
-		free(arg);
-		return PFW_EXIT_RUNTIME;
-	}
-	o->cgroup_id = (uint64_t)st.st_ino;
+	o->cgroup = dir;
+	o->cgroup_v1 = kind == PFW_CGROUP_V1_PERF;
+	pfw_info(1, "--cgroup '%s': %s (cgroup %s, id %llu)", arg, dir,
+		 o->cgroup_v1 ? "v1 perf_event" : "v2", (unsigned long long)o->cgroup_id);
 	free(arg);
 	return -1;
 }
@@ -532,8 +504,8 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 			char host[256], port[8];
 
 			o->serve = optarg ? optarg : PFW_SERVE_DEFAULT;
-			if (pfw_serve_parse_addr(o->serve, host, sizeof(host), port,
-						 sizeof(port)) < 0)
+			if (pfw_serve_parse_addr(o->serve, host, sizeof(host), port, sizeof(port)) <
+			    0)
 				return usage_error("invalid --serve '%s': expected ADDR:PORT, "
 						   "e.g. %s or [::1]:9412",
 						   o->serve, PFW_SERVE_DEFAULT);
@@ -615,11 +587,12 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 		const char *what = o->serve ? "--serve" : "--metrics-file";
 
 		if (o->validate || o->input || o->list_backends || have_view)
-			return usage_error("%s exports metrics; it cannot be combined with %s", what,
-					   o->validate	  ? "--validate"
-					   : o->input	  ? "--input"
-					   : have_view	  ? "--view"
-							  : "--list-backends");
+			return usage_error("%s exports metrics; it cannot be combined with %s",
+					   what,
+					   o->validate ? "--validate"
+					   : o->input  ? "--input"
+					   : have_view ? "--view"
+						       : "--list-backends");
 	}
 
 	pfw_verbose = o->verbose;

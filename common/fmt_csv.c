@@ -91,7 +91,7 @@ static void csv_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t
 
 #define SUMMARY_HDR                                                                             \
 	"record,pid,tid,comm,path,inode,dev,major,minor,pages,latency_total_ns,latency_min_ns," \
-	"latency_max_ns\n"
+	"latency_max_ns,cgroup\n"
 
 static void csv_threads(struct pfw_output *o, const struct pfw_thread_stats *t, size_t n)
 {
@@ -108,6 +108,9 @@ static void csv_threads(struct pfw_output *o, const struct pfw_thread_stats *t, 
 		u64_field(fp, lat, t[i].lat_total_ns);
 		u64_field(fp, lat, t[i].lat_min_ns);
 		u64_field(fp, lat, t[i].lat_max_ns);
+		fputc(',', fp);
+		if (t[i].cgroup)
+			pfw_fput_csv_str(fp, t[i].cgroup);
 		fputc('\n', fp);
 	}
 }
@@ -130,7 +133,7 @@ static void csv_files(struct pfw_output *o, const struct pfw_file_stats *f, size
 		u64_field(fp, lat, f[i].lat_total_ns);
 		fputc(',', fp); /* no per-file minimum in the record */
 		u64_field(fp, lat, f[i].lat_max_ns);
-		fputc('\n', fp);
+		fputs(",\n", fp); /* a file has no cgroup */
 	}
 }
 
@@ -194,8 +197,7 @@ static void csv_callsites(struct pfw_output *o, const struct pfw_callsite *c, si
 	for (size_t i = 0; i < n; i++) {
 		bool lat = c[i].lat_count > 0;
 
-		fprintf(fp, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, c[i].count, c[i].major,
-			c[i].minor);
+		fprintf(fp, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, c[i].count, c[i].major, c[i].minor);
 		u64_field(fp, lat, c[i].lat_total_ns);
 		u64_field(fp, lat, c[i].lat_max_ns);
 		fputc(',', fp);

@@ -179,6 +179,11 @@ static void json_threads(struct pfw_output *o, const struct pfw_thread_stats *t,
 		fprintf(fp, "{\"record\":\"thread\",\"pid\":%d,\"tid\":%d,\"comm\":", t[i].pid,
 			t[i].tid);
 		comm_str(fp, t[i].comm, t[i].comm[0] != '\0');
+		fputs(",\"cgroup\":", fp);
+		if (t[i].cgroup)
+			pfw_fput_json_str(fp, t[i].cgroup);
+		else
+			fputs("null", fp);
 		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64, t[i].major, t[i].minor);
 		u64_or_null(fp, "latency_total_ns", lat, t[i].lat_total_ns);
 		u64_or_null(fp, "latency_min_ns", lat, t[i].lat_min_ns);

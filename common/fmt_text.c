@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "log.h"
 #include "output.h"
 #include "symbolize.h"
 
@@ -220,21 +221,28 @@ static void text_threads(struct pfw_output *o, const struct pfw_thread_stats *t,
 	FILE *fp = o->fp;
 	char a[32], b[32], c[32], d[32], comm[PFW_COMM_LEN + 1];
 
+	/* -v: which cgroup (container, service) each thread ran in */
+	bool cg = pfw_verbose > 0;
+
 	begin_table(o);
-	fprintf(fp, "%7s %7s %-16s %8s %8s %12s %11s %11s %11s\n", "PID", "TID", "COMM", "MAJOR",
-		"MINOR", "TOTAL_MS", "AVG_US", "MAX_US", "MIN_US");
+	fprintf(fp, "%7s %7s %-16s %8s %8s %12s %11s %11s %11s%s\n", "PID", "TID", "COMM", "MAJOR",
+		"MINOR", "TOTAL_MS", "AVG_US", "MAX_US", "MIN_US", cg ? " CGROUP" : "");
 	for (size_t i = 0; i < n; i++) {
 		memcpy(comm, t[i].comm, PFW_COMM_LEN);
 		comm[PFW_COMM_LEN] = '\0';
 		fprintf(fp, "%7d %7d ", t[i].pid, t[i].tid);
 		put_col(fp, comm[0] ? comm : NULL, 16);
-		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %12s %11s %11s %11s\n", t[i].major,
-			t[i].minor,
+		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %12s %11s %11s %11s", t[i].major, t[i].minor,
 			lat_col(a, sizeof(a), t[i].lat_count, t[i].lat_total_ns, 1000000),
 			lat_col(b, sizeof(b), t[i].lat_count,
 				t[i].lat_count ? t[i].lat_total_ns / t[i].lat_count : 0, 1000),
 			lat_col(c, sizeof(c), t[i].lat_count, t[i].lat_max_ns, 1000),
 			lat_col(d, sizeof(d), t[i].lat_count, t[i].lat_min_ns, 1000));
+		if (cg) {
+			fputc(' ', fp);
+			pfw_fput_text_str(fp, t[i].cgroup ? t[i].cgroup : "-");
+		}
+		fputc('\n', fp);
 	}
 }
 
@@ -356,8 +364,8 @@ static void text_backends(struct pfw_output *o, const struct pfw_backend_row *ro
 	/* after the table: its columns stay as SPEC shows them */
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].needs)
-			fprintf(fp, "%s  %-8s %s\n", i ? "" : "\nPrivileges needed:\n", rows[i].backend,
-				rows[i].needs);
+			fprintf(fp, "%s  %-8s %s\n", i ? "" : "\nPrivileges needed:\n",
+				rows[i].backend, rows[i].needs);
 }
 
 /* folded stacks are already made safe (stackviews.c): one line each, as flamegraph.pl reads */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "log.h"
 #include "opts.h"
@@ -90,5 +91,6 @@ int main(int argc, char **argv)
 	rc = pfw_run(&opts, NULL, false, &res);
 out:
 	pfw_cli_free(&opts);
+	pfw_cgroup_cache_free();
 	return rc;
 }

@@ -45,8 +45,9 @@ struct pfw_opts {
 	const char *ftrace_attach; /* "auto", "graph", "events" */
 	pid_t *pids;            /* --pid, nr_pids entries */
 	size_t nr_pids;
-	const char *cgroup;     /* --cgroup directory */
-	uint64_t cgroup_id;     /* its cgroup v2 id (inode of the directory), 0 = none */
+	const char *cgroup;     /* --cgroup, resolved to its directory */
+	uint64_t cgroup_id;     /* the directory's inode (v2: the cgroup id), 0 = none */
+	bool cgroup_v1;         /* a directory of the v1 perf_event hierarchy (perf only) */
 	const char *comm;       /* --comm */
 	unsigned faults;        /* PFW_WANT_* */
 	enum pfw_view_id view;

@@ -310,6 +310,7 @@ struct rec {
 	size_t nr_fr;
 	bool has_stack;
 	struct run_rec run;
+	const char *cgroup; /* a thread record's */
 };
 
 /* one line; false when it is not a JSON object pfwatch could have written */
@@ -325,6 +326,7 @@ static bool parse_line(struct pfw_maps *maps, const char *line, size_t len, stru
 	r->nr_fr = 0;
 	r->has_stack = false;
 	memset(&r->run, 0, sizeof(r->run));
+	r->cgroup = NULL;
 	if (!eat(&j, '{'))
 		return false;
 	if (eat(&j, '}'))
@@ -422,6 +424,9 @@ static bool parse_line(struct pfw_maps *maps, const char *line, size_t len, stru
 				if (!eat(&j, ']'))
 					return false;
 			}
+		} else if (!strcmp(key, "cgroup")) {
+			if (!opt_str(&j, buf, sizeof(buf), &r->cgroup))
+				return false;
 		} else if (!strcmp(key, "backend") || !strcmp(key, "attach") ||
 			   !strcmp(key, "kernel") || !strcmp(key, "limits")) {
 			const char *sv;
@@ -528,6 +533,11 @@ int pfw_replay(const struct pfw_opts *opts)
 		if (!strcmp(r->kind, "run")) {
 			run = r->run;
 			run.seen = true;
+			continue;
+		}
+		/* thread records follow the faults: their rows exist by now */
+		if (!strcmp(r->kind, "thread")) {
+			pfw_agg_tid_cgroup(s.agg, r->ev.tid, r->cgroup);
 			continue;
 		}
 		if (strcmp(r->kind, "fault"))

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "cgroup.h"
 #include "backend.h"
 #include "log.h"
 #include "maps.h"
@@ -295,26 +296,6 @@ static int cg_rebuild(struct pfw_serve *sv, size_t cap)
 	return 0;
 }
 
-static char *read_cgroup(pid_t pid)
-{
-	char path[64], line[4096], *r = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	/* the unified hierarchy's line; a v1-only host has none: [unknown] */
-	while (!r && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		r = strdup(line + 3);
-	}
-	fclose(f);
-	return r;
-}
-
 /* the cgroup label of @pid; read from /proc the first time the process is seen */
 static const char *cg_of(struct pfw_serve *sv, pid_t pid)
 {
@@ -327,7 +308,7 @@ static const char *cg_of(struct pfw_serve *sv, pid_t pid)
 	i = cg_slot(sv, pid);
 	if (!sv->cg[i].pid) {
 		sv->cg[i].pid = pid;
-		sv->cg[i].path = read_cgroup(pid);
+		sv->cg[i].path = pfw_cgroup_label(pid);
 		sv->cg_n++;
 	}
 	sv->cg[i].epoch = sv->epoch;

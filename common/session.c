@@ -11,11 +11,13 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agg.h"
+#include "cgroup.h"
 #include "log.h"
 #include "maps.h"
 #include "output.h"
@@ -168,8 +170,17 @@ void pfw_session_emit(struct pfw_session *s, struct pfw_event *ev)
 	if (!ev->path)
 		resolve_path(s, ev);
 	s->nr_emitted++;
-	if (!s->kernel_aggregates)
-		pfw_agg_add(s->agg, ev);
+	if (!s->kernel_aggregates) {
+		struct pfw_thread_stats *t = pfw_agg_add(s->agg, ev);
+
+		/* once per thread row, while the process most likely lives */
+		if (t && !t->cgroup_looked) {
+			char *cg = pfw_cgroup_label(ev->pid);
+
+			pfw_agg_thread_cgroup(s->agg, t, cg);
+			free(cg);
+		}
+	}
 	if (s->view && s->view->event)
 		s->view->event(s, ev);
 }

@@ -32,6 +32,7 @@
 #include <traceevent/event-parse.h>
 
 #include "backend.h"
+#include "cgroup.h"
 #include "ftrace.h"
 #include "maps.h"
 #include "privs.h"
@@ -509,44 +510,18 @@ static void tid_set(struct ft *ft, int32_t tid, int32_t tgid, const char *comm)
 }
 
 /*
- * --cgroup: tracefs events cannot filter on a cgroup, so check the thread's
- * cgroup v2 path and its ancestors against the directory's inode (the id).
+ * --cgroup: tracefs events cannot filter on a cgroup, so ask where the
+ * thread is, once per thread.
  */
 static bool in_cgroup(struct ft *ft, struct tid_ent *te)
 {
-	uint64_t want = ft->s->opts->cgroup_id;
-	char path[96], line[4096], dir[4200];
-	FILE *f;
+	const struct pfw_opts *o = ft->s->opts;
 
-	if (!want)
+	if (!o->cgroup_id)
 		return true;
-	if (te->in_cg >= 0)
-		return te->in_cg;
-	te->in_cg = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)te->tid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		struct stat st;
-		char *p;
-
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", line + 3);
-		for (;;) {
-			if (!stat(dir, &st) && (uint64_t)st.st_ino == want) {
-				te->in_cg = 1;
-				break;
-			}
-			p = strrchr(dir, '/');
-			if (!p || p == dir + strlen("/sys/fs"))
-				break;
-			*p = '\0';
-		}
-	}
-	fclose(f);
+	if (te->in_cg < 0)
+		te->in_cg = pfw_cgroup_task_in(te->tid, o->cgroup_id,
+					       o->cgroup_v1 ? PFW_CGROUP_V1_PERF : PFW_CGROUP_V2);
 	return te->in_cg;
 }
 

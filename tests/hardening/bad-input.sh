@@ -31,7 +31,7 @@ row "--bpf-attach unknown" 2 "pfwatch: invalid --bpf-attach 'uprobe' (choose aut
 row "--comm too long" 2 "pfwatch: invalid --comm 'abcdefghijklmnopq': the kernel keeps at most 15 bytes of a command name" --usage -- pfw_run --comm=abcdefghijklmnopq
 row "--output empty" 2 "pfwatch: invalid --output '': expected a file name" --usage -- pfw_run --output= -- true
 row "unknown option" 2 "pfwatch: unrecognized option '--frobnicate'" --usage -- pfw_run --frobnicate
-row "--cgroup that does not exist" 1 "pfwatch: --cgroup '/sys/fs/cgroup/pfw-no-such-cgroup': No such file or directory; give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice" -- pfw_run --cgroup=/sys/fs/cgroup/pfw-no-such-cgroup -- true
+row "--cgroup that does not exist" 1 "pfwatch: --cgroup '/sys/fs/cgroup/pfw-no-such-cgroup': no such cgroup under *" -- pfw_run --cgroup=/sys/fs/cgroup/pfw-no-such-cgroup -- true
 row "-u unknown user" 1 "pfwatch: unknown user 'pfw-no-such-user'" -- pfw_run -u pfw-no-such-user -- true
 
 # a pid that does not exist: one that just exited (pid reuse within the

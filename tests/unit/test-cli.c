@@ -238,7 +238,6 @@ static void test_runtime(void)
 {
 	struct pfw_opts o;
 	char mnt[4096];
-	const char *rel;
 	struct stat st;
 	int rc;
 
@@ -254,37 +253,61 @@ static void test_runtime(void)
 
 	rc = parse(&o, (const char *[]){"-G", "/no/such/cgroup", NULL});
 	tap_ok(rc == PFW_EXIT_RUNTIME &&
-		       !strncmp(err1, "pfwatch: --cgroup '/no/such/cgroup': No such file", 49),
+		       !strncmp(err1, "pfwatch: --cgroup '/no/such/cgroup': no such cgroup under ",
+				58),
 	       "missing cgroup: exit 1");
 	if (rc != PFW_EXIT_RUNTIME)
 		tap_diag("  rc %d '%s'", rc, err1);
 	pfw_cli_free(&o);
 
-	rc = parse(&o, (const char *[]){"-G", "/", NULL});
-	tap_ok(rc == PFW_EXIT_RUNTIME && strstr(err1, "not a cgroup v2 directory"),
+	rc = parse(&o, (const char *[]){"-G", "/tmp", NULL});
+	tap_ok(rc == PFW_EXIT_RUNTIME && strstr(err1, "no such cgroup"),
 	       "a directory that is no cgroup: exit 1");
 	pfw_cli_free(&o);
 
 	if (cgroup2_mount(mnt, sizeof(mnt)) && stat(mnt, &st) == 0) {
+		char self[4096] = "", dir[8192];
+		struct stat sst;
+		FILE *f;
+
 		rc = parse(&o, (const char *[]){"-G", mnt, NULL});
 		tap_ok(rc == -1 && o.cgroup_id == (uint64_t)st.st_ino,
 		       "cgroup id is the directory's inode");
 		pfw_cli_free(&o);
-		/* relative to /sys/fs/cgroup: the root itself when it is the hybrid "unified" */
-		rel = !strcmp(mnt, "/sys/fs/cgroup/unified") ? "unified"
-		      : !strcmp(mnt, "/sys/fs/cgroup")	     ? "."
-							     : NULL;
-		if (rel) {
-			rc = parse(&o, (const char *[]){"--cgroup", rel, NULL});
-			tap_ok(rc == -1 && o.cgroup_id == (uint64_t)st.st_ino,
-			       "a path relative to /sys/fs/cgroup");
+		/* "/" is the root cgroup, as /proc/PID/cgroup writes it, wherever v2 is mounted */
+		rc = parse(&o, (const char *[]){"--cgroup", "/", NULL});
+		tap_ok(rc == -1 && o.cgroup_id == (uint64_t)st.st_ino && !o.cgroup_v1,
+		       "'/' is the v2 root at %s", mnt);
+		pfw_cli_free(&o);
+		/* this process' own cgroup, given as /proc/self/cgroup shows it */
+		f = fopen("/proc/self/cgroup", "r");
+		while (f && fgets(dir, sizeof(dir), f))
+			if (!strncmp(dir, "0::", 3))
+				snprintf(self, sizeof(self), "%.*s", (int)strcspn(dir + 3, "\n"),
+					 dir + 3);
+		if (f)
+			fclose(f);
+		snprintf(dir, sizeof(dir), "%s%s", mnt, self);
+		if (self[0] == '/' && stat(dir, &sst) == 0) {
+			rc = parse(&o, (const char *[]){"--cgroup", self, NULL});
+			tap_ok(rc == -1 && o.cgroup_id == (uint64_t)sst.st_ino,
+			       "the path /proc/self/cgroup shows (%s)", self);
 			pfw_cli_free(&o);
+			if (self[1]) {
+				rc = parse(&o, (const char *[]){"--cgroup", self + 1, NULL});
+				tap_ok(rc == -1 && o.cgroup_id == (uint64_t)sst.st_ino,
+				       "the same without the leading slash");
+				pfw_cli_free(&o);
+			} else {
+				tap_skip("this process is in the root cgroup: no relative form");
+			}
 		} else {
-			tap_skip("cgroup2 is mounted at %s, not under /sys/fs/cgroup", mnt);
+			tap_skip("no cgroup v2 line in /proc/self/cgroup under %s", mnt);
+			tap_skip("no cgroup v2 line in /proc/self/cgroup under %s", mnt);
 		}
 	} else {
-		tap_skip("no cgroup2 mount");
-		tap_skip("no cgroup2 mount");
+		for (int i = 0; i < 4; i++)
+			tap_skip("no cgroup2 mount");
 	}
 }
 

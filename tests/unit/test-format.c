@@ -76,8 +76,15 @@ static const struct pfw_thread_stats threads[] = {
 	 .lat_count = 1000,
 	 .lat_total_ns = 123456789,
 	 .lat_min_ns = 4100,
-	 .lat_max_ns = 9876543},
-	{.pid = 100, .tid = 101, .comm = "evil\n\x1b[1m,\"x", .major = 0, .minor = 3},
+	 .lat_max_ns = 9876543,
+	 .cgroup = "/system.slice/db.service"},
+	/* anyone may name a cgroup: its path is as untrusted as a file's */
+	{.pid = 100,
+	 .tid = 101,
+	 .comm = "evil\n\x1b[1m,\"x",
+	 .major = 0,
+	 .minor = 3,
+	 .cgroup = "/user.slice/a,b\n\"c\"\x1b"},
 };
 
 static const struct pfw_file_stats files[] = {
@@ -127,7 +134,8 @@ static const struct pfw_backend_row rows[] = {
 	 NULL},
 	{"perf", true, "sw-events", "perf_event_paranoid=2: own processes, user-mode faults only",
 	 NULL},
-	{"ftrace", false, "-", "function_graph tracer missing (CONFIG_FUNCTION_GRAPH_TRACER)", NULL},
+	{"ftrace", false, "-", "function_graph tracer missing (CONFIG_FUNCTION_GRAPH_TRACER)",
+	 NULL},
 };
 
 static uint64_t hist[2][PFW_HIST_BUCKETS];
@@ -258,7 +266,7 @@ int main(void)
 	free(s);
 	s = render(&pfw_format_csv, 2 | 8);
 	golden("summary.csv", s);
-	tap_ok(rectangular(s, 13), "summary csv: 13 fields on every row");
+	tap_ok(rectangular(s, 14), "summary csv: 14 fields on every row");
 	free(s);
 	/* a second table in the same csv output is refused, not appended */
 	s = render(&pfw_format_csv, 1 | 2);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Golden outputs of every view in every format, from a fixed recording
-# (tests/views/data/recording.jsonl: two processes, stacks with and without
+# (tests/views/data/recording.jsonl: two processes, one with its cgroup, stacks with and without
 # symbols, JIT/anonymous frames, a hostile path with a newline and an
 # invalid byte, a ';' in a command name, unknown fields, lost events).
 # --input replays it exactly, so the outputs are bytes we can compare. No
