@@ -430,10 +430,22 @@ static int choose_mode(const struct pfw_opts *opts, char *detail, size_t len)
 				"needs CAP_BPF+CAP_PERFMON in the initial one (run pfwatch as root "
 				"outside the user namespace, or choose --backend=perf)");
 		else
-			snprintf(detail, len, "needs root or CAP_BPF+CAP_PERFMON");
+			snprintf(detail, len, "needs root or CAP_BPF+CAP_PERFMON%s",
+				 /* the capabilities alone would not do: say it now */
+				 pfw_privs_seccomp_blocks("perf_event_open")
+					 ? ", and this container's seccomp profile refuses "
+					   "perf_event_open and likely bpf (podman 4's default "
+					   "allows "
+					   "them only with CAP_SYS_ADMIN; or --security-opt "
+					   "seccomp=unconfined)"
+					 : "");
 		return -EPERM;
 	}
-	/* every mode needs both calls; a filter refusing one would look like a missing feature */
+	/*
+	 * Every mode needs both calls; a filter refusing one would look like a
+	 * missing feature. (Asked only now: without CAP_BPF the kernel itself
+	 * refuses bpf() with EPERM at unprivileged_bpf_disabled.)
+	 */
 	for (int i = 0; i < 2; i++) {
 		const char *call = i ? "perf_event_open" : "bpf";
 

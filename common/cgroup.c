@@ -5,12 +5,15 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
@@ -201,16 +204,11 @@ int pfw_cgroup_resolve(const char *arg, char **dir, uint64_t *id, enum pfw_cgrou
 }
 
 /* the path of the /proc/TID/cgroup line whose controller list satisfies @want */
-static char *proc_line(pid_t tid, const char *want)
+static char *line_of(FILE *f, const char *want)
 {
-	char path[64], *line = NULL, *r = NULL;
+	char *line = NULL, *r = NULL;
 	size_t cap = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return NULL;
 	/* "hierarchy-id:controllers:path"; v2 is "0::path" */
 	while (!r && getline(&line, &cap, f) > 0) {
 		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
@@ -224,6 +222,19 @@ static char *proc_line(pid_t tid, const char *want)
 		}
 	}
 	free(line);
+	return r;
+}
+
+static char *proc_line(pid_t tid, const char *want)
+{
+	char path[64], *r;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	r = line_of(f, want);
 	fclose(f);
 	return r;
 }
@@ -238,6 +249,66 @@ char *pfw_cgroup_label(pid_t pid)
 	char *r = proc_line(pid, NULL);
 
 	return r ? r : proc_line(pid, "name=systemd");
+}
+
+char *pfw_cgroup_label_at(int piddir)
+{
+	int fd = openat(piddir, "cgroup", O_RDONLY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+	char *r = NULL;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	r = line_of(f, NULL);
+	if (!r) {
+		rewind(f);
+		r = line_of(f, "name=systemd");
+	}
+	fclose(f);
+	return r;
+}
+
+int pfw_cgroup_procs(const char *dir, void (*fn)(pid_t pid, void *ctx), void *ctx)
+{
+	char path[4200], *line = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		long pid = strtol(line, NULL, 10);
+
+		if (pid > 0) {
+			fn((pid_t)pid, ctx);
+			n++;
+		}
+	}
+	free(line);
+	fclose(f);
+	/* and every cgroup below: a container's processes may sit in sub-cgroups */
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		r = pfw_cgroup_procs(path, fn, ctx);
+		if (r > 0)
+			n += r;
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 bool pfw_cgroup_task_in(pid_t tid, uint64_t id, enum pfw_cgroup_kind kind)

@@ -46,6 +46,15 @@ char *pfw_cgroup_of_task(pid_t tid, enum pfw_cgroup_kind kind);
  */
 char *pfw_cgroup_label(pid_t pid);
 
+/* the same from a /proc/PID directory's fd */
+char *pfw_cgroup_label_at(int piddir);
+
+/*
+ * Call @fn for every process in cgroup directory @dir and in the cgroups
+ * below it. Returns how many were found, or -errno.
+ */
+int pfw_cgroup_procs(const char *dir, void (*fn)(pid_t pid, void *ctx), void *ctx);
+
 /* task @tid is in the cgroup whose directory has inode @id, or in one below it */
 bool pfw_cgroup_task_in(pid_t tid, uint64_t id, enum pfw_cgroup_kind kind);
 

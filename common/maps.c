@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "cgroup.h"
 #include "maps.h"
 
 /*
@@ -227,7 +228,8 @@ static void str_free(struct strset *t)
 struct pidmaps {
 	struct pfw_mapping *v;
 	size_t n, cap;
-	size_t hint; /* last hit: faults cluster in one mapping */
+	size_t hint;	    /* last hit: faults cluster in one mapping */
+	const char *cgroup; /* the process' cgroup label (cgroup.h), interned; NULL: unknown */
 };
 
 struct comm_ent {
@@ -527,6 +529,7 @@ void pfw_maps_fork(struct pfw_maps *m, pid_t parent, pid_t child)
 	if (!pc)
 		return;
 	/* pm_get() may have grown the pid table, but pidmaps are heap objects */
+	pc->cgroup = pp->cgroup;
 	if (pm_reserve(pc, pp->n ? pp->n : 1))
 		return;
 	if (pp->n)
@@ -536,7 +539,28 @@ void pfw_maps_fork(struct pfw_maps *m, pid_t parent, pid_t child)
 
 void pfw_maps_exec(struct pfw_maps *m, pid_t pid)
 {
+	struct pidmaps *pm = pm_lookup(m, pid);
+	const char *cgroup = pm ? pm->cgroup : NULL;
+
+	/* a new image, the same process: in the same cgroup */
 	pm_drop(m, pid);
+	if (cgroup)
+		pfw_maps_set_cgroup(m, pid, cgroup);
+}
+
+void pfw_maps_set_cgroup(struct pfw_maps *m, pid_t pid, const char *cgroup)
+{
+	struct pidmaps *pm = pm_get(m, pid);
+
+	if (pm && cgroup)
+		pm->cgroup = str_intern(&m->strs, cgroup, strlen(cgroup));
+}
+
+const char *pfw_maps_cgroup(const struct pfw_maps *m, pid_t pid)
+{
+	const struct pidmaps *pm = pm_lookup(m, pid);
+
+	return pm ? pm->cgroup : NULL;
 }
 
 /*
@@ -571,6 +595,8 @@ static void maps_collect(struct pfw_maps *m)
 		for (size_t j = 0; j < pm->n; j++)
 			if (!kv_get(&keep, (uintptr_t)pm->v[j].path, 1, &created))
 				goto out; /* no memory: collect nothing */
+		if (pm->cgroup && !kv_get(&keep, (uintptr_t)pm->cgroup, 1, &created))
+			goto out;
 	}
 	for (i = 0; i < m->paths.cap;) {
 		struct kv_slot *ps = &m->paths.s[i];
@@ -1127,8 +1153,13 @@ int pfw_maps_load_proc(struct pfw_maps *m, const char *procfs, pid_t pid)
 	}
 	r = pfw_maps_parse(m, pid, buf, len);
 	free(buf);
-	if (r >= 0)
+	if (r >= 0) {
+		char *cg = pfw_cgroup_label_at(dfd);
+
 		exact_names(m, dfd, pid);
+		pfw_maps_set_cgroup(m, pid, cg);
+		free(cg);
+	}
 	load_comms(m, dfd, pid);
 	close(dfd);
 	return r < 0 ? r : 0;

@@ -20,12 +20,12 @@ struct pfw_maps;
 
 struct pfw_mapping {
 	uint64_t start, end; /* [start, end) */
-	uint64_t pgoff;      /* file offset of start, in bytes */
+	uint64_t pgoff;	     /* file offset of start, in bytes */
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
-	const char *path;    /* interned: "/abs/path", "/abs/path (deleted)", "[heap]",
+	const char *path; /* interned: "/abs/path", "/abs/path (deleted)", "[heap]",
 			      * "[stack]", "[vdso]", "[anon:NAME]", "[anon]" */
-	bool file;           /* backed by a file (inode != 0 and path not "[...]") */
+	bool file;	  /* backed by a file (inode != 0 and path not "[...]") */
 };
 
 struct pfw_maps *pfw_maps_new(void);
@@ -98,6 +98,12 @@ void pfw_maps_fork(struct pfw_maps *m, pid_t parent, pid_t child);
 /* exec: the address space is replaced; drop it */
 void pfw_maps_exec(struct pfw_maps *m, pid_t pid);
 void pfw_maps_exit(struct pfw_maps *m, pid_t pid);
+/*
+ * The process' cgroup label (cgroup.h), learnt with its maps from /proc and
+ * inherited by its children; NULL when unknown.
+ */
+void pfw_maps_set_cgroup(struct pfw_maps *m, pid_t pid, const char *cgroup);
+const char *pfw_maps_cgroup(const struct pfw_maps *m, pid_t pid);
 bool pfw_maps_known(const struct pfw_maps *m, pid_t pid);
 
 /* NULL when @addr is in no known mapping of @pid; valid until @pid's table next changes */

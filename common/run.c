@@ -25,6 +25,7 @@
 
 #include "agg.h"
 #include "backend.h"
+#include "cgroup.h"
 #include "log.h"
 #include "maps.h"
 #include "output.h"
@@ -126,8 +127,8 @@ static void child_report(int fd, int stage, int err)
  */
 static void user_environ(const struct user *u)
 {
-	static const char *const keep[] = {"PATH=", "TERM=", "COLORTERM=", "LANG=", "LANGUAGE=",
-					   "LC_",   "TZ=",   "DISPLAY="};
+	static const char *const keep[] = {
+		"PATH=", "TERM=", "COLORTERM=", "LANG=", "LANGUAGE=", "LC_", "TZ=", "DISPLAY="};
 	extern char **environ;
 	size_t n = 0, k = 0;
 	char **kept;
@@ -431,6 +432,11 @@ static int choose_backend(struct pfw_session *s, const struct pfw_backend *force
 	return PFW_EXIT_NOBACKEND;
 }
 
+static void preload_proc(pid_t pid, void *maps)
+{
+	pfw_maps_load_proc(maps, "/proc", pid);
+}
+
 int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool keep_agg,
 	    struct pfw_run_result *res)
 {
@@ -497,6 +503,13 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 		rc = PFW_EXIT_RUNTIME;
 		goto out;
 	}
+	/*
+	 * --cgroup: the processes already in it, loaded as -p loads its
+	 * targets, so one that faults and exits before the backend's next
+	 * read is still named (maps, comm, cgroup) without /proc.
+	 */
+	if (opts->cgroup && s.target.kind == PFW_TARGET_SYSTEM)
+		pfw_cgroup_procs(opts->cgroup, preload_proc, s.maps);
 	for (size_t i = 0; i < s.target.nr_pids; i++) {
 		r = pfw_maps_load_proc(s.maps, "/proc", s.target.pids[i]);
 		if (r == -ESRCH) {

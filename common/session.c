@@ -175,9 +175,10 @@ void pfw_session_emit(struct pfw_session *s, struct pfw_event *ev)
 
 		/* once per thread row, while the process most likely lives */
 		if (t && !t->cgroup_looked) {
-			char *cg = pfw_cgroup_label(ev->pid);
+			const char *known = pfw_maps_cgroup(s->maps, ev->pid);
+			char *cg = known ? NULL : pfw_cgroup_label(ev->pid);
 
-			pfw_agg_thread_cgroup(s->agg, t, cg);
+			pfw_agg_thread_cgroup(s->agg, t, known ? known : cg);
 			free(cg);
 		}
 	}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Run inside a container by lane-containers.sh (busybox sh is enough): what
+# pfwatch says it can do there, then pfwatch -- pfwatch-workload once per
+# backend (auto first). Everything lands in OUT for the host to judge.
+#
+#   container-probe.sh PFWATCH PFWATCH_WORKLOAD DATA_FILE OUT
+set -u
+pw=$1 wl=$2 data=$3 out=$4
+cd "$(dirname "$data")" || exit 1
+"$pw" --list-backends --format=json >"$out/list.json" 2>"$out/list.err"
+echo $? >"$out/list.rc"
+for b in auto bpf perf ftrace; do
+	"$pw" --backend=$b -f json -o "$out/$b.json" -- \
+		"$wl" --exact --size=8M --accesses=300 --file="$data" --json >"$out/$b.wl" 2>"$out/$b.err"
+	echo $? >"$out/$b.rc"
+done
