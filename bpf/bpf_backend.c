@@ -2033,21 +2033,12 @@ static void prune(struct bpf_priv *p)
 	}
 	for (size_t i = 0; i < nd; i++) {
 		struct pfw_bpf_thread v;
-		struct pfw_thread_stats t = {0};
+		struct pfw_thread_stats t;
 
 		if (bpf_map__lookup_elem(skel->maps.agg_threads, &dead[i], sizeof(dead[i]), &v,
 					 sizeof(v), 0))
 			continue;
-		t.pid = v.pid;
-		t.tid = dead[i];
-		memcpy(t.comm, v.comm, sizeof(t.comm));
-		t.comm[PFW_COMM_LEN - 1] = '\0';
-		t.major = v.major;
-		t.minor = v.minor;
-		t.lat_count = v.lat_count;
-		t.lat_total_ns = v.lat_total;
-		t.lat_min_ns = v.lat_min;
-		t.lat_max_ns = v.lat_max;
+		thread_row(dead[i], &v, &t);
 		pfw_agg_add_thread(p->retired, &t);
 		bpf_map__delete_elem(skel->maps.agg_threads, &dead[i], sizeof(dead[i]), 0);
 		p->nr_pruned++;

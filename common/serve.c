@@ -492,7 +492,9 @@ static void fold(struct pfw_serve *sv, struct pfw_agg *inc, uint64_t now)
 	for (size_t i = 0; i < nt; i++) {
 		pfw_metrics_count(sv->m, PFW_FAM_COMM, t[i].comm[0] ? t[i].comm : "[unknown]",
 				  t[i].major, t[i].minor, now);
-		pfw_metrics_count(sv->m, PFW_FAM_CGROUP, cg_of(sv, t[i].pid), t[i].major,
+		/* an in-kernel row names its cgroup by id, even after its process exited */
+		pfw_metrics_count(sv->m, PFW_FAM_CGROUP,
+				  t[i].cgroup ? t[i].cgroup : cg_of(sv, t[i].pid), t[i].major,
 				  t[i].minor, now);
 		/* rows carry one latency sum over both kinds: a sum per kind only when one is traced */
 		if (sv->kernel && one_kind)

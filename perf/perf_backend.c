@@ -404,6 +404,17 @@ static void open_error(struct perf_priv *p, const struct perf_priv_level *l, pid
 		snprintf(err, errlen, "pid %d: no such process", (int)pid);
 		break;
 	case ENOENT:
+		/* css_tryget_online_from_dir(): the cgroup has no perf_event state */
+		if (s->opts->cgroup) {
+			snprintf(err, errlen,
+				 "the kernel keeps no perf_event state for cgroup %s (ENOENT): on "
+				 "cgroup v2 none until a controller is enabled in the root's "
+				 "cgroup.subtree_control, as systemd does at boot; choose "
+				 "--backend=bpf",
+				 s->opts->cgroup);
+			break;
+		}
+		/* fall through */
 	case ENODEV:
 	case EOPNOTSUPP:
 		snprintf(err, errlen,

@@ -11,6 +11,10 @@ mount -t devtmpfs devtmpfs /dev
 # tracefs may be empty (lockdown=confidentiality): pfwatch must say so, not us
 mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+# as systemd does at boot: until a controller is enabled in the root's
+# subtree_control, 6.1 and 6.12 give new cgroups no perf_event state
+# (perf_event_open with PERF_FLAG_PID_CGROUP: ENOENT; measured here)
+echo "+memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 
 lane=$(sed -n 's/.*pfw\.lane=\([^ ]*\).*/\1/p' /proc/cmdline)
 i=0

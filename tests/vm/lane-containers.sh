@@ -160,6 +160,20 @@ probe_in() { # config seen "want-auto,want-bpf,want-perf,want-ftrace" runner...
 		judge "$cfg" "$b" "${wants%%,*}" "$d" "$seen"
 		wants=${wants#*,}
 	done
+	# --list-backends inside tells the truth: available exactly where a run worked
+	lies=
+	for b in bpf perf ftrace; do
+		a=0
+		grep "\"backend\":\"$b\"" "$d/list.json" | grep -q '"available":true' && a=1
+		r=0
+		[ "$(cat "$d/$b.rc" 2>/dev/null)" = 0 ] && r=1
+		[ $a = $r ] || lies="$lies $b (listed available=$a, ran=$r)"
+	done
+	if [ -z "$lies" ]; then
+		ok "$cfg: --list-backends says available exactly for the backends that ran"
+	else
+		not_ok "$cfg: --list-backends says available exactly for the backends that ran" "$lies"
+	fi
 }
 
 probe=$here/container-probe.sh
