@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 # mmdebstrap for the systemd lane's Debian root filesystem;
 # tests/fuzz: clang's libFuzzer runtime; tests/hardening: valgrind;
 # make bench: linux-perf (perf stat / perf record are the peers); the containers
-# lane: podman with runc, bubblewrap.
+# lane: podman with runc, bubblewrap; tests/unit/completion.sh: bash-completion.
 PKGS="build-essential autoconf automake libtool pkg-config
 libbpf-dev clang llvm bpftool libelf-dev zlib1g-dev
 libtracefs-dev libtraceevent-dev libdw-dev libncurses-dev
@@ -20,7 +20,7 @@ qemu-system-x86 busybox-static cpio e2fsprogs util-linux procps
 python3 tmux librsvg2-bin libxml2-utils
 prometheus prometheus-node-exporter curl jq mmdebstrap
 libclang-rt-14-dev valgrind linux-perf
-podman runc bubblewrap"
+podman runc bubblewrap bash-completion"
 
 missing=""
 for p in $PKGS; do
