@@ -309,6 +309,102 @@ rm -rf "$dropin"
 systemctl daemon-reload
 echo "$paranoid" >/proc/sys/kernel/perf_event_paranoid
 
+# 10. the package's life cycle, when the lane installed pfwatch from its
+# .deb (tests/fleet/systemd.sh): `apt-get remove` stops the running unit and
+# leaves nothing of the package but its conffiles, `purge` removes those and
+# systemd's enablement state; then, as a new user would, `apt-get install
+# ./pfwatch_*.deb && systemctl enable --now pfwatch`: the unit comes up
+# disabled and stopped, and once enabled exports exact counts.
+deb=$(cat /var/lib/pfw-check/deb 2>/dev/null)
+# what of pfwatch is on the disk, but for this check's own files
+leftovers() {
+	find /etc /usr /var/lib /run/systemd -name '*pfwatch*' 2>/dev/null |
+		grep -v -e '^/var/cache/pfw-deb' -e '^/var/lib/pfw-check' -e '^/usr/local/lib/pfw-check'
+}
+# wait for the exporter and give the exact count of a fresh workload file
+exact_check() { # what
+	for _ in $(seq 1 300); do
+		curl -fs -o /dev/null "$url" && break
+		sleep 0.2
+	done
+	_expect=$(pfwatch-workload --file="$data" --size=2M --pattern=random --exact --expect)
+	pfwatch-workload --file="$data" --size=2M --pattern=random --exact >/dev/null 2>&1
+	_k="pfwatch_file_faults_total{file=\"$data\",kind=\"major\"}"
+	_got=
+	for _ in $(seq 1 150); do
+		_got=$(curl -fs "$url" | awk -v k="$_k" 'index($0, k " ") == 1 { print $2; exit }')
+		[ -n "$_got" ] && [ "$_got" = "$_expect" ] && break
+		sleep 0.2
+	done
+	rm -f "$data"
+	[ -n "$_got" ] && [ "$_got" = "$_expect" ]
+	check $? "$1: the file's exact major faults $_expect (got ${_got:-nothing})" \
+		"$(journalctl -b -u $unit --no-pager -o cat 2>&1 | tail -n 10)"
+}
+# no pfwatch process, no unit loaded, nothing on the disk but KEEP (regex)
+gone_check() { # what pid keep
+	_state=$(systemctl is-active $unit 2>&1)
+	_alive=
+	[ "$(cat "/proc/$2/comm" 2>/dev/null)" = pfwatch ] && _alive=" (pid $2 still runs)"
+	[ "$_state" != active ] && [ -z "$_alive" ]
+	check $? "$1: $unit $_state, its process gone$_alive"
+	_left=$(leftovers | grep -v -x -E -e "${3:-^$}")
+	[ -z "$_left" ]
+	check $? "$1: nothing of pfwatch left on the disk${3:+ but its conffiles (${keep:-none}), dpkg's record and the enablement kept for purge}" "$_left"
+}
+if [ -n "$deb" ]; then
+	conffiles=$(dpkg-query -W -f='${Conffiles}\n' pfwatch | awk 'NF { print $1 }')
+	keep=$(echo $conffiles | tr ' ' '|')
+	echo "# the package's conffiles: ${conffiles:-none}"
+	systemctl start $unit
+	for _ in $(seq 1 300); do curl -fs -o /dev/null "$url" && break; sleep 0.2; done
+	pid=$(systemctl show -p MainPID --value $unit)
+	t0=$(date +%s)
+	apt-get remove -y pfwatch >/run/pfw-apt.log 2>&1
+	rc=$?
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' pfwatch 2>/dev/null)
+	[ "$rc" -eq 0 ] && [ "$pid" -gt 0 ] && [ "$st" = "rc " ]
+	check $? "apt-get remove pfwatch while the exporter runs (pid $pid): exit $rc in $(($(date +%s) - t0)) s, dpkg status '$st'" \
+		"$(tail -n 10 /run/pfw-apt.log)"
+	# kept until purge, by design: dpkg's record of a removed package (its
+	# file list and the postrm that purge runs) and the enablement, so that
+	# a reinstall comes back enabled (the .wants link `systemctl enable`
+	# made, deb-systemd-helper's note of it)
+	state_re='/var/lib/dpkg/info/pfwatch\.(list|postrm)|/etc/systemd/system/[^/]+\.wants/pfwatch\.service|/var/lib/systemd/deb-systemd-helper-enabled/.*pfwatch\.service.*'
+	echo "# kept after remove: $(leftovers | grep -x -E -e "$state_re" | tr '\n' ' ')"
+	gone_check "after apt-get remove" "$pid" "$state_re${keep:+|$keep}"
+
+	apt-get purge -y pfwatch >/run/pfw-apt.log 2>&1
+	rc=$?
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' pfwatch 2>/dev/null)
+	[ "$rc" -eq 0 ] && { [ -z "$st" ] || [ "$st" = "un " ]; }
+	check $? "apt-get purge pfwatch: exit $rc, dpkg status '${st:-none}'" "$(tail -n 10 /run/pfw-apt.log)"
+	gone_check "after apt-get purge" "$pid" ""
+
+	# a new user's first install
+	apt-get install -y "/var/cache/pfw-deb/$deb" >/run/pfw-apt.log 2>&1
+	rc=$?
+	en=$(systemctl is-enabled $unit 2>&1)
+	state=$(systemctl is-active $unit 2>&1)
+	[ "$rc" -eq 0 ] && [ "$en" = disabled ] && [ "$state" = inactive ]
+	check $? "apt-get install ./$deb on a running systemd: exit $rc, $unit $en and $state" \
+		"$(tail -n 10 /run/pfw-apt.log)"
+	systemctl enable --now $unit >/run/pfw-enable.log 2>&1
+	rc=$?
+	en=$(systemctl is-enabled $unit 2>&1)
+	state=$(systemctl is-active $unit 2>&1)
+	[ "$rc" -eq 0 ] && [ "$en" = enabled ] && [ "$state" = active ]
+	check $? "systemctl enable --now pfwatch: $en and $state" "$(cat /run/pfw-enable.log)"
+	pid=$(systemctl show -p MainPID --value $unit)
+	exact_check "after apt-get install && systemctl enable --now pfwatch"
+	apt-get purge -y pfwatch >/run/pfw-apt.log 2>&1
+	rc=$?
+	[ "$rc" -eq 0 ]
+	check $? "apt-get purge pfwatch while it runs: exit $rc" "$(tail -n 10 /run/pfw-apt.log)"
+	gone_check "after the second purge" "$pid" ""
+	rm -f /run/pfw-apt.log /run/pfw-enable.log
+fi
+
 echo "1..$n"
 say "done: $n tests, $fail failed"
 sync
