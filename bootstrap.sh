@@ -12,15 +12,20 @@ cd "$(dirname "$0")"
 # mmdebstrap for the systemd lane's Debian root filesystem;
 # tests/fuzz: clang's libFuzzer runtime; tests/hardening: valgrind;
 # make bench: linux-perf (perf stat / perf record are the peers); the containers
-# lane: podman with runc, bubblewrap; tests/unit/completion.sh: bash-completion.
+# lane: podman with runc, bubblewrap; tests/unit/completion.sh: bash-completion;
+# make deb and tests/fleet/deb.sh: dpkg-dev, debhelper, lintian; make image and
+# tests/fleet/image.sh: podman too, and python3-yaml to read the DaemonSet
+# manifest; podman's runtimes (crun 1.8 refuses hybrid cgroups: runc) and
+# rootless helpers, which --no-install-recommends would leave out.
 PKGS="build-essential autoconf automake libtool pkg-config
 libbpf-dev clang llvm bpftool libelf-dev zlib1g-dev
 libtracefs-dev libtraceevent-dev libdw-dev libncurses-dev
 qemu-system-x86 busybox-static cpio e2fsprogs util-linux procps
 python3 tmux librsvg2-bin libxml2-utils
 prometheus prometheus-node-exporter curl jq mmdebstrap
-libclang-rt-14-dev valgrind linux-perf
-podman runc bubblewrap bash-completion"
+libclang-rt-14-dev valgrind linux-perf bash-completion
+dpkg-dev debhelper lintian
+podman runc crun uidmap bubblewrap slirp4netns fuse-overlayfs catatonit python3-yaml"
 
 missing=""
 for p in $PKGS; do
