@@ -10,7 +10,7 @@
 #
 # Skips when dpkg-dev, debhelper or lintian are missing (bootstrap.sh
 # installs them). Environment: top_srcdir, top_builddir (make check).
-set -u
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=${top_srcdir:-$(cd "$here/../.." && pwd)}
@@ -18,29 +18,11 @@ build=${top_builddir:-$src}
 case "$build" in /*) ;; *) build=$(cd "$build" && pwd) ;; esac
 out=$build/tests/vm/out/deb
 
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n - $1"
-	shift
-	for d in "$@"; do printf '%s\n' "$d" | sed 's/^/#   /'; done
-}
-check() { # status name [diag...]
-	_s=$1
-	shift
-	if [ "$_s" -eq 0 ]; then ok "$1"; else not_ok "$@"; fi
-}
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
 for t in dpkg-buildpackage dpkg-shlibdeps dh lintian objdump; do
 	command -v "$t" >/dev/null 2>&1 ||
 		skip_all "$t is not installed (apt-get install dpkg-dev debhelper lintian binutils)"
 done
-[ -f "$build/Makefile" ] || { echo "1..1"; echo "not ok 1 - $build is not configured"; exit 1; }
+[ -f "$build/Makefile" ] || bail "$build is not configured"
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$build/Makefile")
 arch=$(dpkg --print-architecture)
 
@@ -59,16 +41,15 @@ fi
 check $? "dist/build-deb.sh: dpkg-buildpackage -us -uc -b made pfwatch_${version}_$arch.deb ($(stat -c %s "$deb" 2>/dev/null) bytes) in $((t1 - t0)) s" \
 	"$(cat "$out/build-deb.err")" "$(tail -n 20 "$log" 2>/dev/null)"
 [ -s "$deb" ] || {
-	echo "1..$n"
-	exit 1
+	echo "1..$_tap_n"
+	done_testing
 }
 
 # the unit tests ran in the build (dh_auto_test: make check-unit) and passed
 pass=$(sed -n 's/^# PASS: *//p' "$log" | tail -n 1)
 failed=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$log" | awk '{ s += $1 } END { print s + 0 }')
 if echo " ${DEB_BUILD_OPTIONS:-} " | grep -q ' nocheck '; then
-	echo "ok $((n + 1)) - # SKIP DEB_BUILD_OPTIONS=nocheck: the build ran no unit tests"
-	n=$((n + 1))
+	skip "the package build ran the unit tests" "DEB_BUILD_OPTIONS=nocheck"
 else
 	[ "${pass:-0}" -gt 0 ] && [ "$failed" -eq 0 ]
 	check $? "the package build ran the unit tests (make check-unit): ${pass:-0} passed, $failed failed" \
@@ -137,5 +118,5 @@ ew=$(grep -E '^[EW]: ' "$out/lintian.txt")
 check $? "lintian $(lintian --version | awk '{print $2}'): no error, no warning (exit $lrc)" "$ew" "$(tail -n 5 "$out/lintian.txt")"
 
 echo "# deb: $(basename "$deb") $(stat -c %s "$deb") bytes, Installed-Size $(dpkg-deb -f "$deb" Installed-Size) KiB; build $((t1 - t0)) s"
-echo "1..$n"
-[ "$fail" -eq 0 ]
+echo "1..$_tap_n"
+done_testing

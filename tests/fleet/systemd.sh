@@ -95,12 +95,15 @@ if [ -n "$deb" ] && [ -f "$deb" ]; then
 		chroot "$root" env DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y --no-install-recommends "$gdeb" >"$work/apt.log" 2>&1
 	}
+	lists="the host's package lists"
 	if ! apt_install; then
 		# the host's lists did not do: the guest's own
+		lists="apt-get update in the root (the host's lists did not do: $(grep -m 1 '^E:' "$work/apt.log"))"
 		chroot "$root" apt-get update -q >>"$work/apt-update.log" 2>&1
 		apt_install
 	fi
 	arc=$?
+	echo "# apt resolved the Depends with $lists" >>"$host_tap"
 	new=$(awk '/^The following NEW packages will be installed:/ { on = 1; next }
 		on && /^  / { printf "%s", $0; next } { on = 0 }' "$work/apt.log" | tr -s ' ' | sed 's/^ //')
 	st=$(chroot "$root" dpkg-query -W -f='${Status} ${Version}' pfwatch 2>&1)

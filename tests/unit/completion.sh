@@ -27,17 +27,9 @@ shopt -s extglob progcomp
 . "$comp"
 PATH=$build:$PATH
 
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n - $1"
-	shift
-	for d in "$@"; do printf '%s\n' "$d" | sed 's/^/#   /'; done
-}
-check() { # got want name
-	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "got:  $1" "want: $2"; fi
-}
+# TAP helpers (POSIX sh, fine under bash)
+# shellcheck disable=SC1090
+. "$src/tests/integration/lib.sh"
 
 # complete LINE (the cursor at its end) as readline would: the words split
 # at COMP_WORDBREAKS, the function bound to the first word called; prints
@@ -64,7 +56,7 @@ help=$("$build/pfwatch" --help)
 want=$(printf '%s\n' "$help" | grep -E '^ +(-[a-zA-Z], )?--' |
 	sed -E 's/^ +(-[a-zA-Z], )?(--[a-z-]+)(=|\[=)?.*/\2\3/; s/\[=$//' | sort -u | tr '\n' ' ' | sed 's/ $//')
 got=$(complete_line 'pfwatch --')
-check "$got" "$want" "pfwatch --<TAB> offers exactly the long options of --help ($(echo "$want" | wc -w))"
+is_eq "pfwatch --<TAB> offers exactly the long options of --help ($(echo "$want" | wc -w))" "$got" "$want"
 
 # 2. each option with a fixed set of values: exactly those --help names
 # ("auto, bpf, perf or ftrace (default: auto)", over continuation lines)
@@ -81,28 +73,28 @@ for o in backend bpf-attach ftrace-attach faults view format; do
 	want=$(help_values "--$o")
 	got=$(complete_line "pfwatch --$o ")
 	if [ -n "$want" ]; then
-		check "$got" "$want" "pfwatch --$o <TAB> offers exactly what --help names: $want"
+		is_eq "pfwatch --$o <TAB> offers exactly what --help names: $want" "$got" "$want"
 	else
 		not_ok "--help names the values of --$o" "$help"
 	fi
 done
 
 # 3. the other spellings of an option with a value
-check "$(complete_line 'pfwatch --backend=p')" "perf" "pfwatch --backend=p<TAB> completes the value"
-check "$(complete_line 'pfwatch -f j')" "json" "pfwatch -f j<TAB> (short option, separate argument)"
-check "$(complete_line 'pfwatch -b bpf --view=s')" "summary" "an earlier option and its argument are skipped"
+is_eq "pfwatch --backend=p<TAB> completes the value" "$(complete_line 'pfwatch --backend=p')" "perf"
+is_eq "pfwatch -f j<TAB> (short option, separate argument)" "$(complete_line 'pfwatch -f j')" "json"
+is_eq "an earlier option and its argument are skipped" "$(complete_line 'pfwatch -b bpf --view=s')" "summary"
 # (pids come and go while the test runs: the form, and pid 1, not the set)
 got=$(complete_line 'pfwatch -p 1,')
 echo " $got " | grep -q ' 1,1 ' && [ -z "$(echo "$got" | tr ' ' '\n' | grep -v -E '^1,[0-9]+$')" ]
-check $? 0 "pfwatch -p 1,<TAB>: the pid list's next element, pid 1 among them ($(echo "$got" | wc -w) pids)"
+check $? "pfwatch -p 1,<TAB>: the pid list's next element, pid 1 among them ($(echo "$got" | wc -w) pids)" "got: $got"
 
 # 4. the traced command: its name, then its own completion
-check "$(complete_line 'pfwatch pfwatch-work')" "pfwatch-workload" "pfwatch <command><TAB> completes a command"
-check "$(complete_line 'pfwatch -b perf -- pfwatch-work')" "pfwatch-workload" "after --, a command"
-check "$(complete_line 'pfwatch -d 5 -- pfwatch --backend=b')" "bpf" \
-	"the traced command's arguments complete as that command's (here pfwatch's own)"
-check "$(complete_line 'pfwatch -q pfwatch --for')" "--format=" \
-	"without --, the first word that is not an option starts the command"
+is_eq "pfwatch <command><TAB> completes a command" "$(complete_line 'pfwatch pfwatch-work')" "pfwatch-workload"
+is_eq "after --, a command" "$(complete_line 'pfwatch -b perf -- pfwatch-work')" "pfwatch-workload"
+is_eq "the traced command's arguments complete as that command's (here pfwatch's own)" \
+	"$(complete_line 'pfwatch -d 5 -- pfwatch --backend=b')" "bpf"
+is_eq "without --, the first word that is not an option starts the command" \
+	"$(complete_line 'pfwatch -q pfwatch --for')" "--format="
 
-echo "1..$n"
-[ "$fail" -eq 0 ]
+echo "1..$_tap_n"
+done_testing
