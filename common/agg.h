@@ -20,6 +20,9 @@ struct pfw_thread_stats {
 	uint64_t major, minor;
 	uint64_t lat_count; /* faults whose latency was measured */
 	uint64_t lat_total_ns, lat_min_ns, lat_max_ns;
+	uint64_t refaults;  /* major faults on file pages that faulted earlier in the run */
+	uint64_t untracked; /* faults on file pages the page set could not hold */
+	uint64_t major_by[PFW_BACKING_NR]; /* major faults by backing ([0]: unknown) */
 };
 
 struct pfw_file_stats {
@@ -32,10 +35,18 @@ struct pfw_file_stats {
 	uint64_t pages;    /* distinct pages faulted (file offsets, or addresses for anon) */
 	uint64_t lat_count;
 	uint64_t lat_total_ns, lat_min_ns, lat_max_ns;
+	/*
+	 * File pages only (file true): refaults, and the faults on pages the
+	 * page set could not hold (PFW_EV_UNTRACKED): pages and refaults are
+	 * then lower bounds, by at most that many.
+	 */
+	uint64_t refaults, untracked;
+	enum pfw_backing backing;
 };
 
 struct pfw_totals {
 	uint64_t faults, major, minor;
+	uint64_t refaults, untracked; /* as in the rows, over all threads */
 	uint64_t hist[2][PFW_HIST_BUCKETS]; /* [enum pfw_kind][bucket] */
 };
 
@@ -45,8 +56,28 @@ struct pfw_agg *pfw_agg_new(void);
 void pfw_agg_free(struct pfw_agg *a);
 void pfw_agg_reset(struct pfw_agg *a); /* for periodic views */
 
-/* @ev must be resolved: path set (or NULL for unknown = "[unknown]") */
-void pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev);
+/*
+ * @ev must be resolved: path set (or NULL for unknown = "[unknown]").
+ * Returns PFW_EV_REFAULT when it is a major fault on a file page that
+ * faulted earlier (in this aggregation or the one its pages came from,
+ * pfw_agg_take_pages()), PFW_EV_UNTRACKED when the page set could not hold
+ * its page (or the caller set that flag: its page is tracked elsewhere),
+ * else 0.
+ */
+unsigned pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev);
+
+/*
+ * The distinct file pages decide refaults, so a run that starts a fresh
+ * aggregation per interval (the exporter) hands them on: @to takes @from's
+ * page set, @from is left without one. @to must not have counted yet.
+ */
+void pfw_agg_take_pages(struct pfw_agg *to, struct pfw_agg *from);
+/*
+ * The bound of the file page set in slots of 64 pages (32 bytes each,
+ * plus the hash table's slack): 1M slots, 64 MiB at most; $PFW_PAGE_SLOTS
+ * sets another (a test hook).
+ */
+#define PFW_AGG_PAGE_SLOTS (1u << 20)
 
 /*
  * merge ready-made rows (in-kernel aggregation); rows with the same key add up.

@@ -24,6 +24,7 @@ struct pfw_run_info {
 	const char *limits;   /* what the mode could not see, or NULL */
 	uint64_t duration_ns;
 	uint64_t faults, major, minor, lost;
+	uint64_t refaults, untracked; /* pfw_totals' */
 	int exit_status;      /* the command's, or pfwatch's own */
 };
 

@@ -20,6 +20,7 @@
 #include "maps.h"
 #include "output.h"
 #include "replay.h"
+#include "backing.h"
 #include "session.h"
 #include "symbolize.h"
 
@@ -397,6 +398,14 @@ static bool parse_line(struct pfw_maps *maps, const char *line, size_t len, stru
 					return false;
 				ev->offset = (uint64_t)v;
 			}
+		} else if (!strcmp(key, "backing")) {
+			if (!null(&j)) {
+				if (!str(&j, buf, sizeof(buf)))
+					return false;
+				for (int b = 1; b < PFW_BACKING_NR; b++)
+					if (!strcmp(buf, pfw_backing_name((enum pfw_backing)b)))
+						ev->backing = (enum pfw_backing)b;
+			}
 		} else if (!strcmp(key, "latency_ns")) {
 			if (!null(&j)) {
 				if (!num(&j, &v))
@@ -540,6 +549,13 @@ int pfw_replay(const struct pfw_opts *opts)
 			continue;
 		if (!r->ev.path)
 			r->ev.path = "[unknown]";
+		/*
+		 * A recording made before "backing" existed: a mapping without
+		 * a file is anonymous memory; a file's is not known here (this
+		 * machine's mounts say nothing about the recorded one's).
+		 */
+		if (!r->ev.backing && !(r->ev.flags & PFW_EV_FILE))
+			r->ev.backing = pfw_backing_of(&r->ev);
 		if (r->has_stack) {
 			r->ev.stack = r->ips;
 			r->ev.nr_stack = (uint32_t)r->nr_fr;
@@ -571,6 +587,8 @@ int pfw_replay(const struct pfw_opts *opts)
 		info.faults = t->faults;
 		info.major = t->major;
 		info.minor = t->minor;
+		info.refaults = t->refaults;
+		info.untracked = t->untracked;
 	}
 	s.lost = run.lost;
 	if (!out.err)

@@ -683,6 +683,8 @@ stop:
 		info.faults = t->faults;
 		info.major = t->major;
 		info.minor = t->minor;
+		info.refaults = t->refaults;
+		info.untracked = t->untracked;
 		info.lost = s.lost;
 		info.exit_status = rc;
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "backing.h"
 #include "log.h"
 #include "maps.h"
 #include "output.h"
@@ -167,9 +168,12 @@ void pfw_session_emit(struct pfw_session *s, struct pfw_event *ev)
 		return;
 	if (!ev->path)
 		resolve_path(s, ev);
+	if (ev->backing == PFW_BACKING_UNKNOWN)
+		ev->backing = pfw_backing_of(ev);
 	s->nr_emitted++;
+	/* refaults are marked on the event for the views (heatmap) */
 	if (!s->kernel_aggregates)
-		pfw_agg_add(s->agg, ev);
+		ev->flags |= pfw_agg_add(s->agg, ev);
 	if (s->view && s->view->event)
 		s->view->event(s, ev);
 }
