@@ -40,6 +40,9 @@ char LICENSE[] SEC("license") = "GPL";
 	 VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
 #define FAULT_FLAG_TRIED (1u << 5)
 
+/* include/uapi/linux/magic.h: tmpfs, memfd, SysV shm, shared anonymous memory */
+#define TMPFS_MAGIC 0x01021994
+
 /* x86-64: 4 KiB base pages (huge pages are still indexed in 4 KiB units) */
 #define PFW_PAGE_SHIFT 12
 #define PFW_PAGE_MASK  (~((1ull << PFW_PAGE_SHIFT) - 1))
@@ -50,7 +53,6 @@ const volatile __u64 cgroup_id = 0;
 const volatile bool filter_comm = false;
 const volatile char want_comm[PFW_BPF_COMM_LEN] = {};
 const volatile __u32 want_faults = 3; /* bit 0 major, bit 1 minor */
-const volatile bool aggregate = false;
 const volatile bool call_graph = false;
 const volatile bool use_ringbuf = true;
 const volatile bool measure_latency = true;
@@ -78,6 +80,7 @@ struct inflight {
 	__u32 gen;
 	__u32 flags; /* FAULT_FLAG_* of the latest attempt */
 	__u8 has_file;
+	__u8 shmem;
 	__u8 user;
 	__u8 in_call; /* between entry and return of a user-fault attempt */
 	__u8 retried; /* the last attempt returned VM_FAULT_RETRY */
@@ -145,6 +148,21 @@ struct {
 	__type(value, __u64);
 } agg_hist SEC(".maps");
 
+/*
+ * The distinct file pages, which decide refaults (pfwatch_bpf.h). A plain
+ * hash, not an LRU: a forgotten page would make its next major fault look
+ * like a first read. Its cost per fault does not depend on how hard the
+ * kernel evicts; when it is full, a page in a new chunk is not tracked and
+ * counted as such (untracked), so the rows say their pages and refaults are
+ * lower bounds. The loader sizes it (PFW_BPF_CHUNKS).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct pfw_bpf_chunk_key);
+	__type(value, struct pfw_bpf_chunk);
+} agg_filepages SEC(".maps");
+
 /* one completed fault, before it is streamed or aggregated */
 struct fault {
 	__u64 addr;
@@ -159,6 +177,7 @@ struct fault {
 	__u8 has_latency;
 	__u8 user;
 	__u8 novma;
+	__u8 shmem;
 };
 
 static __always_inline void count(__u32 idx)
@@ -310,6 +329,8 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
 	if (f->has_file)
 		ev->flags |= PFW_BPF_F_FILE;
+	if (f->shmem)
+		ev->flags |= PFW_BPF_F_SHMEM;
 	if (f->novma)
 		ev->flags |= PFW_BPF_F_NOVMA;
 	if (f->has_latency)
@@ -333,8 +354,43 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		count(PFW_BPF_CNT_LOST);
 }
 
+/*
+ * Mark @f's file page in the page set: 1 if it was marked before (a
+ * refault when @f is major), 0 if new, -1 if the set is full. The atomic
+ * OR with fetch (BPF atomics, 5.12) decides between two CPUs completing
+ * faults on one page at once: exactly one sees it new. Only the
+ * aggregating programs carry it (see the _agg programs below), so the
+ * streaming ones load on older kernels.
+ */
+static __always_inline int file_page_seen(struct fault *f)
+{
+	static const struct pfw_bpf_chunk empty;
+	struct pfw_bpf_chunk_key k = {.ino = f->ino, .dev = f->dev, .gen = f->gen};
+	__u64 page = f->offset >> PFW_PAGE_SHIFT, bit = 1ull << (page & 63), old;
+	struct pfw_bpf_chunk *c;
+	long err;
+
+	k.chunk = page >> PFW_BPF_CHUNK_SHIFT;
+	c = bpf_map_lookup_elem(&agg_filepages, &k);
+	if (!c) {
+		err = bpf_map_update_elem(&agg_filepages, &k, &empty, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: another CPU made it */) {
+			count(PFW_BPF_CNT_FILEPAGES_FULL);
+			return -1;
+		}
+		c = bpf_map_lookup_elem(&agg_filepages, &k);
+		if (!c)
+			return -1;
+	}
+	old = __sync_fetch_and_or(&c->bits[(page >> 6) & ((1 << (PFW_BPF_CHUNK_SHIFT - 6)) - 1)],
+				  bit);
+	return (old & bit) != 0;
+}
+
 static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id)
 {
+	int seen = 0;
+
 	static const struct pfw_bpf_file zero_file;
 	static const __u8 one = 1;
 	__u32 tid = (__u32)id;
@@ -344,6 +400,8 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	struct pfw_bpf_file *fv;
 	long err;
 
+	if (f->has_file)
+		seen = file_page_seen(f);
 	t = bpf_map_lookup_elem(&agg_threads, &tid);
 	if (!t) {
 		struct pfw_bpf_thread nt = {};
@@ -355,10 +413,21 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	}
 	if (t) {
 		/* only this thread updates its row, and its faults are sequential */
-		if (f->kind)
+		if (f->kind) {
 			t->major++;
-		else
+			if (!f->has_file)
+				t->major_anon++;
+			else if (f->shmem)
+				t->major_shmem++;
+			else
+				t->major_file++;
+			if (seen > 0)
+				t->refaults++;
+		} else {
 			t->minor++;
+		}
+		if (seen < 0)
+			t->untracked++;
 		if (f->has_latency)
 			lat_fold(&t->lat_count, &t->lat_total, &t->lat_min, &t->lat_max,
 				 f->latency_ns);
@@ -394,11 +463,22 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 			fv->major++;
 		else
 			fv->minor++;
-		err = bpf_map_update_elem(&agg_pages, &pk, &one, BPF_NOEXIST);
-		if (!err)
-			fv->pages++;
-		else if (err != -17 /* EEXIST */)
-			count(PFW_BPF_CNT_PAGES_FULL);
+		if (f->has_file) {
+			/* file pages: the page set above */
+			fv->shmem = f->shmem;
+			if (!seen)
+				fv->pages++;
+			else if (seen < 0)
+				fv->untracked++;
+			else if (f->kind)
+				fv->refaults++;
+		} else {
+			err = bpf_map_update_elem(&agg_pages, &pk, &one, BPF_NOEXIST);
+			if (!err)
+				fv->pages++;
+			else if (err != -17 /* EEXIST */)
+				count(PFW_BPF_CNT_PAGES_FULL);
+		}
 		if (f->has_latency)
 			lat_fold(&fv->lat_count, &fv->lat_total, &fv->lat_min, &fv->lat_max,
 				 f->latency_ns);
@@ -419,11 +499,12 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	}
 }
 
-static __always_inline void fault_done(void *ctx, struct fault *f)
+/* @agg: a constant of the calling program, so the other branch is not in it */
+static __always_inline void fault_done(void *ctx, struct fault *f, bool agg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (aggregate)
+	if (agg)
 		aggregate_fault(ctx, f, id);
 	else
 		stream_fault(ctx, f, id, 0);
@@ -493,7 +574,8 @@ struct vma_cache {
 	__u32 seq;
 	__u32 gen;
 	__u8 has_file;
-	__u8 pad[3];
+	__u8 shmem;
+	__u8 pad[2];
 };
 
 /*
@@ -545,6 +627,7 @@ static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 	f->ino = inode->i_ino;
 	f->gen = inode->i_generation;
 	f->dev = inode->i_sb->s_dev;
+	f->shmem = inode->i_sb->s_magic == TMPFS_MAGIC;
 	f->offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
 		    ((f->addr & PFW_PAGE_MASK) - vma->vm_start);
 	f->has_file = 1;
@@ -569,6 +652,7 @@ static long tp_vma_cache_cb(struct task_struct *task, struct vm_area_struct *vma
 	c->dev = vf->f->dev;
 	c->gen = vf->f->gen;
 	c->has_file = vf->f->has_file;
+	c->shmem = vf->f->shmem;
 	return 0;
 }
 
@@ -611,6 +695,7 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 				f->ino = c->ino;
 				f->dev = c->dev;
 				f->gen = c->gen;
+				f->shmem = c->shmem;
 				f->offset = c->pgoff_bytes + ((f->addr & PFW_PAGE_MASK) - c->start);
 				f->has_file = 1;
 			}
@@ -633,7 +718,7 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 	return true;
 }
 
-static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
+static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, bool agg)
 {
 	struct task_struct *task;
 	struct fault f = {};
@@ -664,24 +749,41 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 	 * Unknown file: an in-kernel row would put the fault under [anon];
 	 * stream it instead, and user space names it by its address.
 	 */
-	if (!tp_file_of(&f, task, st) && aggregate) {
+	if (!tp_file_of(&f, task, st) && agg) {
 		stream_fault(ctx, &f, bpf_get_current_pid_tgid(), 0);
 		return 0;
 	}
-	fault_done(ctx, &f);
+	fault_done(ctx, &f, agg);
 	return 0;
 }
 
 SEC("perf_event")
 int pfw_tp_major(struct bpf_perf_event_data *ctx)
 {
-	return tp_done(ctx, 1);
+	return tp_done(ctx, 1, false);
 }
 
 SEC("perf_event")
 int pfw_tp_minor(struct bpf_perf_event_data *ctx)
 {
-	return tp_done(ctx, 0);
+	return tp_done(ctx, 0, false);
+}
+
+/*
+ * Each completion program comes twice: streaming, and counting in the
+ * kernel (_agg). The loader loads one of the two; only _agg needs BPF
+ * atomics (file_page_seen()).
+ */
+SEC("perf_event")
+int pfw_tp_major_agg(struct bpf_perf_event_data *ctx)
+{
+	return tp_done(ctx, 1, true);
+}
+
+SEC("perf_event")
+int pfw_tp_minor_agg(struct bpf_perf_event_data *ctx)
+{
+	return tp_done(ctx, 0, true);
 }
 
 /* ---- fentry and kprobe: handle_mm_fault(vma, address, flags, regs), 5.9+ ---- */
@@ -717,7 +819,7 @@ static __always_inline void hmf_gup(void)
 	bpf_map_delete_elem(&inflights, &tid);
 }
 
-static __always_inline void hmf_exit(void *ctx, __u32 ret)
+static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
@@ -739,6 +841,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 	f.gen = in->gen;
 	f.offset = in->offset;
 	f.has_file = in->has_file;
+	f.shmem = in->shmem;
 	if (measure_latency) {
 		f.latency_ns = bpf_ktime_get_ns() - in->first_ts;
 		f.has_latency = 1;
@@ -749,7 +852,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 		return;
 	if (!(want_faults & (f.kind ? 1 : 2)))
 		return;
-	fault_done(ctx, &f);
+	fault_done(ctx, &f, agg);
 }
 
 SEC("fentry/handle_mm_fault")
@@ -774,6 +877,7 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 		in.ino = file->f_inode->i_ino;
 		in.gen = file->f_inode->i_generation;
 		in.dev = file->f_inode->i_sb->s_dev;
+		in.shmem = file->f_inode->i_sb->s_magic == TMPFS_MAGIC;
 		in.offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
 			    ((address & PFW_PAGE_MASK) - vma->vm_start);
 		in.has_file = 1;
@@ -788,7 +892,17 @@ int BPF_PROG(pfw_fexit, struct vm_area_struct *vma, unsigned long address, unsig
 {
 	if (!regs)
 		return 0;
-	hmf_exit(ctx, ret);
+	hmf_exit(ctx, ret, false);
+	return 0;
+}
+
+SEC("fexit/handle_mm_fault")
+int BPF_PROG(pfw_fexit_agg, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+	     struct pt_regs___btf *regs, vm_fault_t ret)
+{
+	if (!regs)
+		return 0;
+	hmf_exit(ctx, ret, true);
 	return 0;
 }
 
@@ -817,6 +931,7 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 		in.ino = BPF_CORE_READ(file, f_inode, i_ino);
 		in.gen = BPF_CORE_READ(file, f_inode, i_generation);
 		in.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		in.shmem = BPF_CORE_READ(file, f_inode, i_sb, s_magic) == TMPFS_MAGIC;
 		in.offset = ((__u64)pgoff << PFW_PAGE_SHIFT) + ((address & PFW_PAGE_MASK) - start);
 		in.has_file = 1;
 	}
@@ -827,6 +942,13 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 SEC("kretprobe/handle_mm_fault")
 int BPF_KRETPROBE(pfw_kretprobe, vm_fault_t ret)
 {
-	hmf_exit(ctx, ret);
+	hmf_exit(ctx, ret, false);
+	return 0;
+}
+
+SEC("kretprobe/handle_mm_fault")
+int BPF_KRETPROBE(pfw_kretprobe_agg, vm_fault_t ret)
+{
+	hmf_exit(ctx, ret, true);
 	return 0;
 }
