@@ -109,6 +109,7 @@ extern const struct pfw_view pfw_view_hist;
 extern const struct pfw_view pfw_view_folded;
 extern const struct pfw_view pfw_view_callsites;
 extern const struct pfw_view pfw_view_top;
+extern const struct pfw_view pfw_view_heatmap;
 
 /* views.c helpers the other views share */
 void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r);
@@ -121,5 +122,7 @@ void pfw_view_check_io(struct pfw_session *s);
  */
 int pfw_svg_write(const char *path, const char *title, const char *const *stacks,
 		  const uint64_t *counts, size_t n);
+/* @s as SVG/XML text: markup escaped, invalid UTF-8 and controls as '?' */
+void pfw_svg_put_text(FILE *fp, const char *s);
 
 #endif

@@ -352,6 +352,8 @@ static const struct pfw_view *view_of(enum pfw_view_id v)
 		return &pfw_view_folded;
 	case PFW_VIEW_CALLSITES:
 		return &pfw_view_callsites;
+	case PFW_VIEW_HEATMAP:
+		return &pfw_view_heatmap;
 	case PFW_VIEW_TOP:
 		return &pfw_view_top;
 	default:
