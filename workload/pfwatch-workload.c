@@ -504,24 +504,62 @@ static int evict_again(int fd, void *map, uint64_t npages, bool dirty, uint64_t 
 	return evict(fd, map, npages, left);
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* 5.14 */
+#endif
+
+/* map [first, first + n) pages again through GUP: no fault that a tracer sees */
+static int populate(void *map, uint64_t first, uint64_t n)
+{
+	if (madvise((char *)map + first * (uint64_t)page_size, n * (uint64_t)page_size,
+		    MADV_POPULATE_READ))
+		return -errno;
+	return 0;
+}
+
 /*
- * anon/shmem: MADV_PAGEOUT (5.4) reclaims the pages to swap. Writeback is
- * asynchronous and a page under it stays in the swap cache, so again until
- * mincore() says every page is out.
+ * anon/shmem: MADV_PAGEOUT (5.4) reclaims mapped pages to swap. A page
+ * written out for the first time goes asynchronously: it is unmapped but
+ * stays in the swap cache until the write is done, where MADV_PAGEOUT no
+ * longer reaches it (and a touch would be a minor fault). So the pages
+ * mincore() still sees are mapped again with MADV_POPULATE_READ (5.14,
+ * through GUP: the kernel counts no traced fault, and they are in memory
+ * anyway) and paged out once more, until none is left.
  */
 static int swap_out(void *map, uint64_t npages, uint64_t *left)
 {
 	size_t len = npages * (uint64_t)page_size;
+	unsigned char *vec = malloc(npages ? npages : 1);
+	int err = 0;
 
-	for (int tries = 0; tries < 50; tries++) {
-		if (madvise(map, len, MADV_PAGEOUT))
-			return -errno;
-		*left = resident_pages(map, npages);
-		if (*left == 0)
-			return 0;
-		sleep_us(20000);
+	if (!vec)
+		return -ENOMEM;
+	for (int tries = 0; tries < 100 && !err; tries++) {
+		if (madvise(map, len, MADV_PAGEOUT)) {
+			err = -errno;
+			break;
+		}
+		if (mincore(map, len, vec)) {
+			err = -errno;
+			break;
+		}
+		*left = 0;
+		for (uint64_t p = 0, run = 0; p <= npages; p++) {
+			if (p < npages && (vec[p] & 1)) {
+				run++;
+				(*left)++;
+				continue;
+			}
+			if (run && (err = populate(map, p - run, run)))
+				break;
+			run = 0;
+		}
+		if (!*left)
+			break;
+		sleep_us(10000);
 	}
-	return 0;
+	free(vec);
+	return err;
 }
 
 static int status_write(const char *path, const char *what)
@@ -767,6 +805,8 @@ static void *setup_memory(const struct conf *c, uint64_t npages, int *fdp)
 			fprintf(stderr, PROG ": cannot map %zu bytes: %s\n", len, strerror(errno));
 			return MAP_FAILED;
 		}
+		/* base pages: a huge page swaps out (and is counted by mincore) as one */
+		madvise(map, len, MADV_NOHUGEPAGE);
 		for (uint64_t p = 0; p < npages; p++)
 			memcpy((char *)map + p * (uint64_t)page_size, &p, sizeof(p));
 		return map;
@@ -783,8 +823,19 @@ static void *setup_memory(const struct conf *c, uint64_t npages, int *fdp)
 		return MAP_FAILED;
 	}
 	map = mmap(NULL, len, c->write ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, *fdp, 0);
-	if (map == MAP_FAILED)
+	if (map == MAP_FAILED) {
 		fprintf(stderr, PROG ": cannot map the memfd: %s\n", strerror(errno));
+		return map;
+	}
+	madvise(map, len, MADV_NOHUGEPAGE);
+	/* MADV_PAGEOUT reclaims mapped pages only: map them, without a traced fault */
+	err = populate(map, 0, npages);
+	if (err) {
+		fprintf(stderr, PROG ": madvise(MADV_POPULATE_READ): %s (kernel 5.14+)\n",
+			strerror(-err));
+		munmap(map, len);
+		return MAP_FAILED;
+	}
 	return map;
 }
 
