@@ -102,6 +102,27 @@ size_t pfw_agg_threads(const struct pfw_agg *a, struct pfw_thread_stats **out);
 size_t pfw_agg_files(const struct pfw_agg *a, struct pfw_file_stats **out);
 const struct pfw_totals *pfw_agg_totals(const struct pfw_agg *a);
 
+/*
+ * The backing of a thread's major faults: "file", "anon" or "shmem" when
+ * they share one, "mixed" when not (major_by[] has the split), NULL when
+ * it had none or their backing is unknown.
+ */
+static inline const char *pfw_thread_backing(const struct pfw_thread_stats *t)
+{
+	const char *one = NULL;
+
+	if (t->major_by[PFW_BACKING_UNKNOWN])
+		return NULL;
+	for (int b = PFW_BACKING_UNKNOWN + 1; b < PFW_BACKING_NR; b++) {
+		if (!t->major_by[b])
+			continue;
+		if (one)
+			return "mixed";
+		one = pfw_backing_name((enum pfw_backing)b);
+	}
+	return one;
+}
+
 static inline unsigned pfw_hist_bucket(uint64_t ns)
 {
 	return ns < 2 ? 0 : 63 - (unsigned)__builtin_clzll(ns);

@@ -112,9 +112,11 @@ static void csv_threads(struct pfw_output *o, const struct pfw_thread_stats *t, 
 		u64_field(fp, lat, t[i].lat_total_ns);
 		u64_field(fp, lat, t[i].lat_min_ns);
 		u64_field(fp, lat, t[i].lat_max_ns);
-		fprintf(fp, ",%" PRIu64 ",%" PRIu64 ",,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-			t[i].refaults, t[i].untracked, t[i].major_by[PFW_BACKING_FILE],
-			t[i].major_by[PFW_BACKING_ANON], t[i].major_by[PFW_BACKING_SHMEM]);
+		fprintf(fp, ",%" PRIu64 ",%" PRIu64 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+			t[i].refaults, t[i].untracked,
+			pfw_thread_backing(&t[i]) ? pfw_thread_backing(&t[i]) : "",
+			t[i].major_by[PFW_BACKING_FILE], t[i].major_by[PFW_BACKING_ANON],
+			t[i].major_by[PFW_BACKING_SHMEM]);
 	}
 }
 

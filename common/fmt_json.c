@@ -189,11 +189,14 @@ static void json_threads(struct pfw_output *o, const struct pfw_thread_stats *t,
 		comm_str(fp, t[i].comm, t[i].comm[0] != '\0');
 		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64, t[i].major, t[i].minor);
 		fprintf(fp,
-			",\"refaults\":%" PRIu64 ",\"refaults_untracked\":%" PRIu64
-			",\"backing\":{\"file\":%" PRIu64 ",\"anon\":%" PRIu64 ",\"shmem\":%" PRIu64
-			"}",
-			t[i].refaults, t[i].untracked, t[i].major_by[PFW_BACKING_FILE],
-			t[i].major_by[PFW_BACKING_ANON], t[i].major_by[PFW_BACKING_SHMEM]);
+			",\"refaults\":%" PRIu64 ",\"refaults_untracked\":%" PRIu64 ",\"backing\":",
+			t[i].refaults, t[i].untracked);
+		pfw_fput_json_str(fp, pfw_thread_backing(&t[i]));
+		fprintf(fp,
+			",\"major_file\":%" PRIu64 ",\"major_anon\":%" PRIu64
+			",\"major_shmem\":%" PRIu64,
+			t[i].major_by[PFW_BACKING_FILE], t[i].major_by[PFW_BACKING_ANON],
+			t[i].major_by[PFW_BACKING_SHMEM]);
 		u64_or_null(fp, "latency_total_ns", lat, t[i].lat_total_ns);
 		u64_or_null(fp, "latency_min_ns", lat, t[i].lat_min_ns);
 		u64_or_null(fp, "latency_max_ns", lat, t[i].lat_max_ns);
