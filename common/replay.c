@@ -565,7 +565,8 @@ int pfw_replay(const struct pfw_opts *opts)
 		/* the recorded frames, never this machine's binaries (or none) */
 		pfw_stack_given(r->fr, r->nr_fr);
 		s.nr_emitted++;
-		pfw_agg_add(s.agg, &r->ev);
+		/* refaults are decided again, in the recorded order, and marked for the views */
+		r->ev.flags |= pfw_agg_add(s.agg, &r->ev);
 		if (s.view->event)
 			s.view->event(&s, &r->ev);
 		pfw_stack_given(NULL, 0);

@@ -217,10 +217,16 @@ static void human(char *buf, size_t len, uint64_t bytes)
 		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
 }
 
-/* seconds with 3 decimals from ns */
+/* a time for a label: "850us", "4.1ms", "1.532s" */
 static void secs(char *buf, size_t len, uint64_t ns)
 {
-	snprintf(buf, len, "%" PRIu64 ".%03" PRIu64 "s", ns / 1000000000, ns / 1000000 % 1000);
+	if (ns < 1000000)
+		snprintf(buf, len, "%" PRIu64 "us", ns / 1000);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "ms", ns / 1000000, ns / 100000 % 10);
+	else
+		snprintf(buf, len, "%" PRIu64 ".%03" PRIu64 "s", ns / 1000000000,
+			 ns / 1000000 % 1000);
 }
 
 static uint64_t cols_used(void)
