@@ -211,7 +211,7 @@ static void human(char *buf, size_t len, uint64_t bytes)
 	}
 	if (u < 0)
 		snprintf(buf, len, "%" PRIu64, v);
-	else if (frac && v < 10)
+	else if (frac && v < 100)
 		snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "%c", v, frac * 10 / 1024, units[u]);
 	else
 		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);

@@ -24,6 +24,13 @@
  * minor, so these modes do not predict: each touch asks mincore() first and
  * counts the touches of pages that were out (a swap-in, a major fault), and
  * every thread reports its own majflt (RUSAGE_THREAD) for comparison.
+ *
+ * --kernel-evicts leaves the eviction between rounds to the kernel (run it
+ * under a memory limit smaller than the file): the file is evicted at the
+ * start only, and each touch asks mincore() first, so the majors and
+ * refaults are counted as they happen. With one thread per page and
+ * readahead off nothing can evict a page between the look and the touch
+ * but the toucher's own fault, so the count is exact.
  */
 #include "config.h"
 
@@ -86,6 +93,7 @@ struct conf {
 	bool json;
 	bool wait_start;
 	bool wait_end;
+	bool kernel_evicts;
 	const char *status_file;
 };
 
@@ -102,7 +110,8 @@ struct worker {
 	unsigned char *round_seen;	/* the round's distinct pages, one byte per page */
 	uint64_t swapins;		/* anon/shmem: touches of pages that were out */
 	uint64_t swapin_refaults;	/* shmem: of those, on pages touched in an earlier round */
-	long majflt;			/* RUSAGE_THREAD, over the rounds */
+	uint64_t seen_major, seen_refaults; /* --kernel-evicts: touches of pages that were out */
+	long majflt;			    /* RUSAGE_THREAD, over the rounds */
 	int err;
 };
 
@@ -126,6 +135,9 @@ static void usage(FILE *f)
 		"                     touched again is read again, a refault (default 1)\n"
 		"  --hot=PCT          rounds after the first touch only the first PCT%% of each\n"
 		"                     thread's slice (default 100)\n"
+		"  --kernel-evicts    evict only at the start: between rounds the kernel decides\n"
+		"                     (a memory limit); majors and refaults counted as they "
+		"happen\n"
 		"  --memory=KIND      file (default), anon or shmem: the last two are swapped out\n"
 		"                     before each round (needs swap) and swapped in by the "
 		"touches\n"
@@ -383,6 +395,10 @@ static void *worker_main(void *arg)
 
 			if (rel >= band)
 				continue;
+			if (c->kernel_evicts && page_out(addr)) {
+				w->seen_major++;
+				w->seen_refaults += w->seen[p];
+			}
 			/* swapped memory: readahead may have brought it back (a minor fault) */
 			if (c->memory != MEM_FILE && !w->round_seen[p] && page_out(addr)) {
 				w->swapins++;
@@ -632,6 +648,7 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		OPT_ROUNDS,
 		OPT_HOT,
 		OPT_MEMORY,
+		OPT_KERNEL_EVICTS,
 	};
 	static const struct option longopts[] = {
 		{"file", required_argument, NULL, OPT_FILE},
@@ -654,6 +671,7 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		{"rounds", required_argument, NULL, OPT_ROUNDS},
 		{"hot", required_argument, NULL, OPT_HOT},
 		{"memory", required_argument, NULL, OPT_MEMORY},
+		{"kernel-evicts", no_argument, NULL, OPT_KERNEL_EVICTS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -739,6 +757,9 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		case OPT_STATUS_FILE:
 			c->status_file = optarg;
 			break;
+		case OPT_KERNEL_EVICTS:
+			c->kernel_evicts = true;
+			break;
 		case OPT_ROUNDS:
 			if (parse_u64(optarg, &c->rounds, false) || c->rounds == 0 ||
 			    c->rounds > 1000000)
@@ -790,6 +811,8 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		usage_error("--expect needs --memory=file (swap-ins are counted, not predicted)");
 	if (c->rounds > 1 && !c->evict && c->memory == MEM_FILE)
 		usage_error("--rounds cannot be combined with --no-evict");
+	if (c->kernel_evicts && (c->memory != MEM_FILE || c->expect))
+		usage_error("--kernel-evicts is for --memory=file runs, and counts, not predicts");
 }
 
 /* anon and shmem: the memory to swap, written at setup (never a zero page) */
@@ -858,6 +881,7 @@ int main(int argc, char **argv)
 	struct rusage ru0, ru1;
 	struct expect ex = {0};
 	uint64_t npages, touched = 0, swapins = 0, swapin_refaults = 0, left = 0, t0, t1;
+	uint64_t seen_major = 0, seen_refaults = 0;
 	pthread_barrier_t start, end;
 	bool created = false, barriers = false, predicted;
 	void *map = MAP_FAILED;
@@ -877,7 +901,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* readahead off and every round evicted first: the counts are what happens */
-	predicted = c.exact && c.evict && c.memory == MEM_FILE;
+	predicted = c.exact && c.evict && c.memory == MEM_FILE && !c.kernel_evicts;
 	if (c.expect) {
 		if (c.json) {
 			printf("{\"expected\":%" PRIu64 ",\"refaults\":%" PRIu64
@@ -1021,13 +1045,13 @@ mapped:
 		err = 0;
 		if (c.memory != MEM_FILE)
 			err = swap_out(map, npages, &left);
-		else if (r > 0)
+		else if (r > 0 && !c.kernel_evicts)
 			err = evict_again(fd, map, npages, c.write, &left);
 		if (err) {
 			fprintf(stderr, PROG ": evicting before round %" PRIu64 ": %s\n", r + 1,
 				strerror(-err));
 			status = 2;
-		} else if (left && (c.memory != MEM_FILE || r > 0)) {
+		} else if (left && (c.memory != MEM_FILE || (r > 0 && !c.kernel_evicts))) {
 			fprintf(stderr,
 				PROG ": %" PRIu64 " of %" PRIu64
 				     " pages stay in memory before round "
@@ -1046,6 +1070,8 @@ mapped:
 		touched += workers[t].touched;
 		swapins += workers[t].swapins;
 		swapin_refaults += workers[t].swapin_refaults;
+		seen_major += workers[t].seen_major;
+		seen_refaults += workers[t].seen_refaults;
 	}
 	t1 = now_ns();
 	getrusage(RUSAGE_SELF, &ru1);
@@ -1081,6 +1107,9 @@ mapped:
 			printf("%" PRIu64 ",\"expected_refaults\":%" PRIu64, ex.major, ex.refaults);
 		else
 			printf("null,\"expected_refaults\":null");
+		if (c.kernel_evicts)
+			printf(",\"seen_major\":%" PRIu64 ",\"seen_refaults\":%" PRIu64, seen_major,
+			       seen_refaults);
 		if (c.memory != MEM_FILE)
 			printf(",\"swapins\":%" PRIu64 ",\"swapin_refaults\":", swapins);
 		if (c.memory == MEM_SHMEM)
@@ -1106,6 +1135,9 @@ mapped:
 				printf(",\"swapins\":%" PRIu64, w->swapins);
 			if (c.memory == MEM_SHMEM)
 				printf(",\"swapin_refaults\":%" PRIu64, w->swapin_refaults);
+			if (c.kernel_evicts)
+				printf(",\"seen_major\":%" PRIu64 ",\"seen_refaults\":%" PRIu64,
+				       w->seen_major, w->seen_refaults);
 			printf("}");
 		}
 		printf("]}\n");
