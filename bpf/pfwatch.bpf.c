@@ -757,34 +757,21 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, 
 	return 0;
 }
 
-SEC("perf_event")
-int pfw_tp_major(struct bpf_perf_event_data *ctx)
-{
-	return tp_done(ctx, 1, false);
-}
-
-SEC("perf_event")
-int pfw_tp_minor(struct bpf_perf_event_data *ctx)
-{
-	return tp_done(ctx, 0, false);
-}
-
 /*
  * Each completion program comes twice: streaming, and counting in the
  * kernel (_agg). The loader loads one of the two; only _agg needs BPF
  * atomics (file_page_seen()).
  */
-SEC("perf_event")
-int pfw_tp_major_agg(struct bpf_perf_event_data *ctx)
-{
-	return tp_done(ctx, 1, true);
-}
-
-SEC("perf_event")
-int pfw_tp_minor_agg(struct bpf_perf_event_data *ctx)
-{
-	return tp_done(ctx, 0, true);
-}
+#define PFW_TP(name, kind, agg)                   \
+	SEC("perf_event")                         \
+	int name(struct bpf_perf_event_data *ctx) \
+	{                                         \
+		return tp_done(ctx, kind, agg);   \
+	}
+PFW_TP(pfw_tp_major, 1, false)
+PFW_TP(pfw_tp_minor, 0, false)
+PFW_TP(pfw_tp_major_agg, 1, true)
+PFW_TP(pfw_tp_minor_agg, 0, true)
 
 /* ---- fentry and kprobe: handle_mm_fault(vma, address, flags, regs), 5.9+ ---- */
 
@@ -886,25 +873,18 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 	return 0;
 }
 
-SEC("fexit/handle_mm_fault")
-int BPF_PROG(pfw_fexit, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
-	     struct pt_regs___btf *regs, vm_fault_t ret)
-{
-	if (!regs)
-		return 0;
-	hmf_exit(ctx, ret, false);
-	return 0;
-}
-
-SEC("fexit/handle_mm_fault")
-int BPF_PROG(pfw_fexit_agg, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
-	     struct pt_regs___btf *regs, vm_fault_t ret)
-{
-	if (!regs)
-		return 0;
-	hmf_exit(ctx, ret, true);
-	return 0;
-}
+/* twice, streaming and counting in the kernel (see the tp programs) */
+#define PFW_FEXIT(name, agg)                                                                      \
+	SEC("fexit/handle_mm_fault")                                                              \
+	int BPF_PROG(name, struct vm_area_struct *vma, unsigned long address, unsigned int flags, \
+		     struct pt_regs___btf *regs, vm_fault_t ret)                                  \
+	{                                                                                         \
+		if (regs)                                                                         \
+			hmf_exit(ctx, ret, agg);                                                  \
+		return 0;                                                                         \
+	}
+PFW_FEXIT(pfw_fexit, false)
+PFW_FEXIT(pfw_fexit_agg, true)
 
 SEC("kprobe/handle_mm_fault")
 int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
@@ -939,16 +919,12 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 	return 0;
 }
 
-SEC("kretprobe/handle_mm_fault")
-int BPF_KRETPROBE(pfw_kretprobe, vm_fault_t ret)
-{
-	hmf_exit(ctx, ret, false);
-	return 0;
-}
-
-SEC("kretprobe/handle_mm_fault")
-int BPF_KRETPROBE(pfw_kretprobe_agg, vm_fault_t ret)
-{
-	hmf_exit(ctx, ret, true);
-	return 0;
-}
+#define PFW_KRETPROBE(name, agg)                \
+	SEC("kretprobe/handle_mm_fault")        \
+	int BPF_KRETPROBE(name, vm_fault_t ret) \
+	{                                       \
+		hmf_exit(ctx, ret, agg);        \
+		return 0;                       \
+	}
+PFW_KRETPROBE(pfw_kretprobe, false)
+PFW_KRETPROBE(pfw_kretprobe_agg, true)

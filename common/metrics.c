@@ -273,45 +273,40 @@ size_t pfw_metrics_named(const struct pfw_metrics *m, enum pfw_family fam)
 	return m->fam[fam].named;
 }
 
+/* the exported series of @key: named, or NULL (also for "[other]") */
+static const struct label *exported(const struct family *fa, const char *key)
+{
+	for (size_t i = 0; i < fa->cap; i++) {
+		const struct label *l = &fa->v[i];
+
+		if (l->key && l->named && !strcmp(l->key, key))
+			return l;
+	}
+	return NULL;
+}
+
 bool pfw_metrics_value(const struct pfw_metrics *m, enum pfw_family fam, const char *key,
 		       uint64_t *major, uint64_t *minor)
 {
 	const struct family *fa = &m->fam[fam];
+	const struct label *l = strcmp(key, PFW_METRICS_OTHER) ? exported(fa, key) : NULL;
 
-	if (!strcmp(key, PFW_METRICS_OTHER)) {
-		*major = fa->other_major;
-		*minor = fa->other_minor;
-		return true;
-	}
-	for (size_t i = 0; i < fa->cap; i++) {
-		const struct label *l = &fa->v[i];
-
-		if (l->key && l->named && !strcmp(l->key, key)) {
-			*major = l->major;
-			*minor = l->minor;
-			return true;
-		}
-	}
-	return false;
+	if (!l && strcmp(key, PFW_METRICS_OTHER))
+		return false;
+	*major = l ? l->major : fa->other_major;
+	*minor = l ? l->minor : fa->other_minor;
+	return true;
 }
 
 bool pfw_metrics_refaults(const struct pfw_metrics *m, const char *key, uint64_t *refaults)
 {
 	const struct family *fa = &m->fam[PFW_FAM_FILE];
+	const struct label *l = strcmp(key, PFW_METRICS_OTHER) ? exported(fa, key) : NULL;
 
-	if (!strcmp(key, PFW_METRICS_OTHER)) {
-		*refaults = fa->other_refaults;
-		return true;
-	}
-	for (size_t i = 0; i < fa->cap; i++) {
-		const struct label *l = &fa->v[i];
-
-		if (l->key && l->named && !strcmp(l->key, key)) {
-			*refaults = l->refaults;
-			return true;
-		}
-	}
-	return false;
+	if (!l && strcmp(key, PFW_METRICS_OTHER))
+		return false;
+	*refaults = l ? l->refaults : fa->other_refaults;
+	return true;
 }
 
 /* length of the valid UTF-8 sequence at @s (no overlongs, no surrogates), 0 if invalid */

@@ -114,6 +114,8 @@ extern const struct pfw_view pfw_view_heatmap;
 /* views.c helpers the other views share */
 void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r);
 void pfw_view_check_io(struct pfw_session *s);
+/* the run record, then flush and note a write error: how a view ends */
+void pfw_view_finish(struct pfw_session *s, const struct pfw_run_info *r);
 
 /*
  * --svg: a self-contained flame graph (inline script: hover details, click

@@ -152,8 +152,8 @@ static void heatmap_event(struct pfw_session *s, const struct pfw_event *ev)
 {
 	uint64_t t = ev->time_ns > s->start_ns ? ev->time_ns - s->start_ns : 0;
 	uint64_t page = ev->offset >> 12, col, row;
+	struct cell one = {0};
 	struct hfile *f;
-	struct cell *c;
 
 	/* a file offset is what the y axis is: major faults on files (and shmem) only */
 	if (ev->kind != PFW_MAJOR || !(ev->flags & PFW_EV_FILE))
@@ -169,19 +169,15 @@ static void heatmap_event(struct pfw_session *s, const struct pfw_event *ev)
 		widen_rows(f);
 	col = t / hm.col_ns;
 	row = page / f->row_pages;
-	c = cell_at(f, col, row);
-	c->major++;
-	f->major++;
-	if (ev->flags & PFW_EV_REFAULT) {
-		c->refaults++;
-		f->refaults++;
-	}
+	one.major = 1;
+	one.refaults = !!(ev->flags & PFW_EV_REFAULT);
 	if (ev->flags & PFW_EV_LATENCY) {
-		c->lat_count++;
-		c->lat_total_ns += ev->latency_ns;
-		if (ev->latency_ns > c->lat_max_ns)
-			c->lat_max_ns = ev->latency_ns;
+		one.lat_count = 1;
+		one.lat_total_ns = one.lat_max_ns = ev->latency_ns;
 	}
+	cell_add(cell_at(f, col, row), &one);
+	f->major++;
+	f->refaults += one.refaults;
 	if (page > f->max_page)
 		f->max_page = page;
 	if (t > hm.t_last)
@@ -572,9 +568,7 @@ static void heatmap_end(struct pfw_session *s, const struct pfw_run_info *r)
 	hm.n = 0;
 	if (s->out->fmt == &pfw_format_text)
 		fputc('\n', s->out->fp);
-	pfw_view_print_run(s, r);
-	fflush(s->out->fp);
-	pfw_view_check_io(s);
+	pfw_view_finish(s, r);
 }
 
 const struct pfw_view pfw_view_heatmap = {

@@ -625,6 +625,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* the index of @s in @names, UINT64_MAX if it is none of them */
+static uint64_t name_index(const char *s, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return UINT64_MAX;
+}
+
 static void parse_args(int argc, char **argv, struct conf *c)
 {
 	enum {
@@ -692,21 +701,14 @@ static void parse_args(int argc, char **argv, struct conf *c)
 					"--size: '%s' is not a positive size (BYTES, K, M or G)",
 					optarg);
 			break;
-		case OPT_PATTERN: {
-			bool found = false;
-
-			for (unsigned i = 0; i < sizeof(pattern_names) / sizeof(*pattern_names);
-			     i++) {
-				if (!strcmp(optarg, pattern_names[i])) {
-					c->pattern = (enum pattern)i;
-					found = true;
-				}
-			}
-			if (!found)
+		case OPT_PATTERN:
+			v = name_index(optarg, pattern_names,
+				       sizeof(pattern_names) / sizeof(*pattern_names));
+			if (v == UINT64_MAX)
 				usage_error("--pattern: '%s' is not seq, random, stride or mixed",
 					    optarg);
+			c->pattern = (enum pattern)v;
 			break;
-		}
 		case OPT_STRIDE:
 			if (parse_u64(optarg, &c->stride, false) || c->stride == 0)
 				usage_error("--stride: '%s' is not a positive number of pages",
@@ -770,20 +772,13 @@ static void parse_args(int argc, char **argv, struct conf *c)
 			    c->hot_pct > 100)
 				usage_error("--hot: '%s' is not a percentage in 1..100", optarg);
 			break;
-		case OPT_MEMORY: {
-			bool found = false;
-
-			for (unsigned i = 0; i < sizeof(memory_names) / sizeof(*memory_names);
-			     i++) {
-				if (!strcmp(optarg, memory_names[i])) {
-					c->memory = (enum memory)i;
-					found = true;
-				}
-			}
-			if (!found)
+		case OPT_MEMORY:
+			v = name_index(optarg, memory_names,
+				       sizeof(memory_names) / sizeof(*memory_names));
+			if (v == UINT64_MAX)
 				usage_error("--memory: '%s' is not file, anon or shmem", optarg);
+			c->memory = (enum memory)v;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			exit(0);

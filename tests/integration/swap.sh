@@ -57,18 +57,34 @@ thread_rows() { # summary.json workload.json backing
 	done
 }
 
+# Run the workload swapping MEMORY under pfwatch ARGS...; false (after
+# emitting a skip for each of the N checks DESCS) when it could not swap out.
+swapped() { # memory out.json wl.json descs args...
+	_m=$1 _o=$2 _w=$3 _d=$4
+	shift 4
+	# shellcheck disable=SC2086
+	pfw_trace "$@" -f json -o "$_o" -- "$PFWATCH_WORKLOAD" --memory="$_m" $wl_args --json \
+		>"$_w" 2>"$pfw_tmp/err"
+	_st=$?
+	if grep -q 'stay in memory' "$pfw_tmp/err"; then
+		_why="MADV_PAGEOUT left $_m pages resident on $(uname -r): $(grep 'stay in memory' "$pfw_tmp/err" | head -n 1)"
+		_ifs=$IFS
+		IFS='|'
+		set -f
+		for _x in $_d; do
+			skip "$_m: $_x" "$_why"
+		done
+		set +f
+		IFS=$_ifs
+		return 1
+	fi
+	check $_st "$_m: pfwatch exits 0" "exit $_st" "$(diag_file "$pfw_tmp/err")"
+}
+
 # --- private anonymous memory
-# shellcheck disable=SC2086
-pfw_trace --faults=all --view=summary -f json -o "$pfw_tmp/a.json" -- \
-	"$PFWATCH_WORKLOAD" --memory=anon $wl_args --json >"$pfw_tmp/wa.json" 2>"$pfw_tmp/err"
-st=$?
-if grep -q 'stay in memory' "$pfw_tmp/err"; then
-	for d in "pfwatch exits 0" "every worker's majors are anon, its majflt" \
-		"[anon] row: backing anon" "events: each major fault of the workers has backing anon"; do
-		skip "anon: $d" "MADV_PAGEOUT left pages resident: $(grep 'stay in memory' "$pfw_tmp/err" | head -n 1)"
-	done
-else
-	check $st "anon: pfwatch exits 0" "exit $st" "$(diag_file "$pfw_tmp/err")"
+if swapped anon "$pfw_tmp/a.json" "$pfw_tmp/wa.json" \
+	"pfwatch exits 0|every worker's majors are anon|[anon] row|events" \
+	--faults=all --view=summary; then
 	thread_rows "$pfw_tmp/a.json" "$pfw_tmp/wa.json" anon
 	is_eq "anon: every worker's majors are anon swap-ins, as many as its majflt" "$bad" ""
 	diag "anon: $total swap-ins by the workers"
@@ -88,17 +104,9 @@ else
 fi
 
 # --- shmem: a memfd
-# shellcheck disable=SC2086
-pfw_trace --faults=all --view=summary -f json -o "$pfw_tmp/s.json" -- \
-	"$PFWATCH_WORKLOAD" --memory=shmem $wl_args --json >"$pfw_tmp/ws.json" 2>"$pfw_tmp/err"
-st=$?
-if grep -q 'stay in memory' "$pfw_tmp/err"; then
-	for d in "pfwatch exits 0" "every worker's majors are shmem, its majflt" \
-		"memfd row: backing shmem" "memfd row: refaults"; do
-		skip "shmem: $d" "this kernel's MADV_PAGEOUT leaves shmem resident ($(uname -r)): $(grep 'stay in memory' "$pfw_tmp/err" | head -n 1)"
-	done
-else
-	check $st "shmem: pfwatch exits 0" "exit $st" "$(diag_file "$pfw_tmp/err")"
+if swapped shmem "$pfw_tmp/s.json" "$pfw_tmp/ws.json" \
+	"pfwatch exits 0|every worker's majors are shmem|memfd row: backing|memfd row: refaults" \
+	--faults=all --view=summary; then
 	thread_rows "$pfw_tmp/s.json" "$pfw_tmp/ws.json" shmem
 	is_eq "shmem: every worker's majors are shmem swap-ins, as many as its majflt" "$bad" ""
 	mf=$(hexof "/memfd:pfwatch-workload (deleted)")

@@ -15,19 +15,23 @@ trap 'rm -rf "$tmp"' EXIT
 
 plan 36
 
-for v in events summary hist folded callsites; do
+# one view of a recording in every format against expected/VIEW.FORMAT
+golden_view() { # recording view
 	for f in text json csv; do
-		"$PFWATCH" --input="$data/recording.jsonl" --faults=all --view=$v --format=$f \
-			>"$tmp/out" 2>"$tmp/err"
+		"$PFWATCH" --input="$1" --faults=all --view=$2 --format=$f >"$tmp/out" 2>"$tmp/err"
 		st=$?
-		if [ $st -eq 0 ] && cmp -s "$tmp/out" "$exp/$v.$f"; then
-			ok "--input --view=$v --format=$f matches the golden output"
+		if [ $st -eq 0 ] && cmp -s "$tmp/out" "$exp/$2.$f"; then
+			ok "--input --view=$2 --format=$f matches the golden output"
 		else
-			not_ok "--input --view=$v --format=$f matches the golden output" "exit $st"
-			diff "$exp/$v.$f" "$tmp/out" | head -n 20 | sed 's/^/#   /'
+			not_ok "--input --view=$2 --format=$f matches the golden output" "exit $st"
+			diff "$exp/$2.$f" "$tmp/out" | head -n 20 | sed 's/^/#   /'
 			diag_file "$tmp/err" 5
 		fi
 	done
+}
+
+for v in events summary hist folded callsites; do
+	golden_view "$data/recording.jsonl" $v
 done
 
 # -v adds one histogram per file and kind
@@ -99,16 +103,7 @@ check $? "refaults: --view=summary -v (REFAULTS, REFAULT%, BACKING) matches the 
 cmp -s "$tmp/sum.json" "$exp/refaults-summary.json"
 check $? "refaults: --view=summary -f json matches the golden output" \
 	"$(diff "$exp/refaults-summary.json" "$tmp/sum.json" | head -n 10)"
-for f in text json csv; do
-	"$PFWATCH" --input="$rf" --faults=all --view=heatmap --format=$f >"$tmp/out" 2>"$tmp/err"
-	st=$?
-	if [ $st -eq 0 ] && cmp -s "$tmp/out" "$exp/heatmap.$f"; then
-		ok "--input --view=heatmap --format=$f matches the golden output"
-	else
-		not_ok "--input --view=heatmap --format=$f matches the golden output" "exit $st"
-		diff "$exp/heatmap.$f" "$tmp/out" | head -n 20 | sed 's/^/#   /'
-	fi
-done
+golden_view "$rf" heatmap
 # each file's cells add up to its major faults and refaults in the summary
 # (the recording's paths hold no comma or quote: plain awk reads the CSV)
 "$PFWATCH" --input="$rf" --faults=all --view=heatmap -f csv >"$tmp/hm.csv" 2>/dev/null
