@@ -905,10 +905,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 		ev.dev_minor = e->dev & 0xfffff;
 	}
 	ev.kind = e->kind ? PFW_MAJOR : PFW_MINOR;
-	/* the kernel's verdict (the superblock's magic); a NOVMA fault's is the maps' */
+	/*
+	 * The kernel's verdict (the superblock's magic) where it read the vma;
+	 * kprobe-nobtf's faults and a NOVMA fault are named, and classified,
+	 * from the maps.
+	 */
 	if (e->flags & PFW_BPF_F_FILE)
 		ev.backing = e->flags & PFW_BPF_F_SHMEM ? PFW_BACKING_SHMEM : PFW_BACKING_FILE;
-	else if (!(e->flags & PFW_BPF_F_NOVMA))
+	else if (!(e->flags & PFW_BPF_F_NOVMA) && p->mode != MODE_KPROBE_NOBTF)
 		ev.backing = PFW_BACKING_ANON;
 	memcpy(ev.comm, e->comm, sizeof(ev.comm));
 	ev.comm[PFW_COMM_LEN - 1] = '\0';
