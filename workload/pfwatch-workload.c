@@ -116,6 +116,8 @@ struct worker {
 };
 
 static long page_size;
+/* --reclaim: a cgroup's memory.reclaim, for memory MADV_PAGEOUT leaves alone */
+static const char *reclaim_path;
 
 static void usage(FILE *f)
 {
@@ -138,6 +140,8 @@ static void usage(FILE *f)
 		"  --kernel-evicts    evict only at the start: between rounds the kernel decides\n"
 		"                     (a memory limit); majors and refaults counted as they "
 		"happen\n"
+		"  --reclaim=FILE     also write the size to FILE (a cgroup v2 memory.reclaim of\n"
+		"                     ours) to swap out what MADV_PAGEOUT does not (shmem)\n"
 		"  --memory=KIND      file (default), anon or shmem: the last two are swapped out\n"
 		"                     before each round (needs swap) and swapped in by the "
 		"touches\n"
@@ -555,6 +559,20 @@ static int swap_out(void *map, uint64_t npages, uint64_t *left)
 			err = -errno;
 			break;
 		}
+		if (reclaim_path) {
+			char buf[32];
+			int fd = open(reclaim_path, O_WRONLY | O_CLOEXEC);
+			int n = snprintf(buf, sizeof(buf), "%zu\n", len);
+
+			/* EAGAIN: less was reclaimed than asked, which is fine */
+			if (fd < 0 || (write(fd, buf, (size_t)n) < 0 && errno != EAGAIN)) {
+				err = -errno;
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			close(fd);
+		}
 		if (mincore(map, len, vec)) {
 			err = -errno;
 			break;
@@ -658,6 +676,7 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		OPT_HOT,
 		OPT_MEMORY,
 		OPT_KERNEL_EVICTS,
+		OPT_RECLAIM,
 	};
 	static const struct option longopts[] = {
 		{"file", required_argument, NULL, OPT_FILE},
@@ -681,6 +700,7 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		{"hot", required_argument, NULL, OPT_HOT},
 		{"memory", required_argument, NULL, OPT_MEMORY},
 		{"kernel-evicts", no_argument, NULL, OPT_KERNEL_EVICTS},
+		{"reclaim", required_argument, NULL, OPT_RECLAIM},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -758,6 +778,9 @@ static void parse_args(int argc, char **argv, struct conf *c)
 			break;
 		case OPT_STATUS_FILE:
 			c->status_file = optarg;
+			break;
+		case OPT_RECLAIM:
+			reclaim_path = optarg;
 			break;
 		case OPT_KERNEL_EVICTS:
 			c->kernel_evicts = true;

@@ -8,7 +8,8 @@
 # access pattern (a scan, random reads, a hot band, thrash), each checked the
 # same way; on the host the ASCII grids go to doc/heatmap-examples.txt and
 # the thrash SVG to doc/images/heatmap.png in the build tree
-# (PFW_UPDATE_DOC=1: the source tree too).
+# (PFW_UPDATE_DOC=1: the PNG to the source tree too; the README quotes the
+# text).
 #
 # PFW_BACKEND (and the attach mode), as tests/vm/suite.sh sets them: test
 # that one; unset: every backend in its default mode.
@@ -126,7 +127,6 @@ if command -v rsvg-convert >/dev/null 2>&1 && [ -s "$pfw_tmp/thrash.svg" ]; then
 	check $? "$b: the thrash heatmap renders (rsvg-convert) for the README"
 	if [ "${PFW_UPDATE_DOC:-0}" = 1 ] && [ -n "${top_srcdir:-}" ]; then
 		cp "$docs/images/heatmap.png" "$top_srcdir/doc/images/heatmap.png"
-		cp "$docs/heatmap-examples.txt" "$top_srcdir/doc/heatmap-examples.txt"
 	fi
 else
 	skip "$b: the thrash heatmap renders (rsvg-convert) for the README" \
