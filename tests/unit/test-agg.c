@@ -475,8 +475,77 @@ static void test_inode_reuse(void)
 	pfw_agg_free(a);
 }
 
+/*
+ * Refaults: a major fault on a file page that faulted before (either kind);
+ * none for anonymous memory; the page set handed on keeps deciding; a full
+ * page set says so instead of guessing.
+ */
+static void test_refaults(void)
+{
+	struct pfw_agg *a = pfw_agg_new(), *b;
+	struct pfw_thread_stats *t = NULL;
+	struct pfw_file_stats *f = NULL;
+	const struct pfw_file_stats *x;
+	struct pfw_event e;
+	unsigned marks[6];
+	size_t nf;
+
+	e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, 0, "/d");
+	marks[0] = pfw_agg_add(a, &e); /* first read */
+	marks[1] = pfw_agg_add(a, &e); /* read again: a refault */
+	e = ev_file(1, 2, PFW_MINOR, 8, 1, 42, 4096, "/d");
+	marks[2] = pfw_agg_add(a, &e); /* a minor fault on a new page */
+	e = ev_file(1, 2, PFW_MAJOR, 8, 1, 42, 4096, "/d");
+	marks[3] = pfw_agg_add(a, &e); /* its page faulted before, as a minor fault */
+	e = ev_anon(1, 2, PFW_MAJOR, 0x1000, "[anon]");
+	e.backing = PFW_BACKING_ANON;
+	marks[4] = pfw_agg_add(a, &e);
+	marks[5] = pfw_agg_add(a, &e); /* a swap-in again: no refault, not a file page */
+	tap_ok(marks[0] == 0 && marks[1] == PFW_EV_REFAULT && marks[2] == 0 &&
+		       marks[3] == PFW_EV_REFAULT && marks[4] == 0 && marks[5] == 0,
+	       "refaults: a file page's later major faults, whatever kind its first was");
+	nf = pfw_agg_files(a, &f);
+	x = file_of(f, nf, "/d");
+	tap_ok(x && x->major == 3 && x->pages == 2 && x->refaults == 2 && !x->untracked,
+	       "refaults: the file row: 3 majors, 2 pages, 2 refaults");
+	free(f);
+	pfw_agg_threads(a, &t);
+	tap_ok(pfw_agg_totals(a)->refaults == 2 && thread_of(t, 2, 1)->refaults == 1 &&
+		       thread_of(t, 2, 2)->refaults == 1 &&
+		       thread_of(t, 2, 2)->major_by[PFW_BACKING_ANON] == 2,
+	       "refaults: per thread and in the totals; majors counted by backing");
+	free(t);
+
+	/* the exporter's next interval: a fresh aggregation, the pages handed on */
+	b = pfw_agg_new();
+	pfw_agg_take_pages(b, a);
+	e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, 0, "/d");
+	tap_ok(pfw_agg_add(b, &e) == PFW_EV_REFAULT && pfw_agg_add(a, &e) == 0,
+	       "refaults: the page set goes with pfw_agg_take_pages()");
+	pfw_agg_free(a);
+	pfw_agg_free(b);
+
+	/* one slot of 64 pages: pages beyond it are untracked, and said so */
+	setenv("PFW_PAGE_SLOTS", "1", 1);
+	a = pfw_agg_new();
+	unsetenv("PFW_PAGE_SLOTS");
+	for (int r = 0; r < 2; r++)
+		for (uint64_t p = 0; p < 128; p++) {
+			e = ev_file(1, 1, PFW_MAJOR, 8, 1, 7, p * 4096, "/big");
+			pfw_agg_add(a, &e);
+		}
+	nf = pfw_agg_files(a, &f);
+	x = file_of(f, nf, "/big");
+	tap_ok(x && x->pages == 64 && x->refaults == 64 && x->untracked == 128 &&
+		       pfw_agg_totals(a)->untracked == 128,
+	       "refaults: a full page set: pages and refaults lower bounds, untracked counted");
+	free(f);
+	pfw_agg_free(a);
+}
+
 int main(void)
 {
+	test_refaults();
 	test_inode_reuse();
 	test_counts();
 	test_latency();
