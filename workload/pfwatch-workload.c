@@ -40,6 +40,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -107,11 +108,12 @@ struct worker {
 	uint64_t touched; /* distinct pages */
 	pid_t tid;
 	pthread_barrier_t *start, *end; /* rounds: the main thread evicts between them */
+	sem_t *done;			/* posted after the last round; the thread then sleeps */
 	unsigned char *round_seen;	/* the round's distinct pages, one byte per page */
 	uint64_t swapins;		/* anon/shmem: touches of pages that were out */
 	uint64_t swapin_refaults;	/* shmem: of those, on pages touched in an earlier round */
 	uint64_t seen_major, seen_refaults; /* --kernel-evicts: touches of pages that were out */
-	long majflt;			    /* RUSAGE_THREAD, over the rounds */
+	long majflt; /* its majflt, read from /proc once it sleeps for good */
 	int err;
 };
 
@@ -361,11 +363,36 @@ static void sleep_us(uint64_t us)
 		;
 }
 
-static long thread_majflt(void)
+/*
+ * A worker's majflt over its whole life: once it has posted done, it only
+ * goes to sleep in pause(), so when /proc says it sleeps ('S'; a fault
+ * waits in 'D') it can fault no more, and the count is final. Read then,
+ * not by the thread at its end: its way out (a barrier, pause(), thread
+ * exit) runs library code that may itself fault when its pages were
+ * reclaimed, after any count it could take. -1 if /proc cannot say.
+ */
+static long parked_majflt(pid_t tid)
 {
-	struct rusage ru;
+	char path[64], buf[512], state = 0, *p;
+	long majflt = -1;
 
-	return getrusage(RUSAGE_THREAD, &ru) ? 0 : ru.ru_majflt;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	for (int tries = 0; tries < 5000 && state != 'S'; tries++) {
+		FILE *f = fopen(path, "re");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		/* state (3), ..., minflt (10), cminflt (11), majflt (12) */
+		if (!p ||
+		    sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %ld", &state, &majflt) != 2)
+			return -1;
+		if (state != 'S')
+			sleep_us(1000);
+	}
+	return state == 'S' ? majflt : -1;
 }
 
 /* is the page at @addr out of memory (not even in the swap cache)? */
@@ -382,11 +409,9 @@ static void *worker_main(void *arg)
 	const struct conf *c = w->conf;
 	struct seq_state st;
 	uint64_t n = accesses_of(c, w->npages);
-	long maj0;
 
 	w->tid = gettid();
 	seq_init(&st, c, w->idx);
-	maj0 = thread_majflt();
 	for (uint64_t r = 0; r < c->rounds; r++) {
 		uint64_t band = band_of(c, w->npages, r);
 
@@ -423,7 +448,10 @@ static void *worker_main(void *arg)
 		}
 		pthread_barrier_wait(w->end);
 	}
-	w->majflt = thread_majflt() - maj0;
+	/* never returns: the process exits around it (see parked_majflt()) */
+	sem_post(w->done);
+	for (;;)
+		pause();
 	return NULL;
 }
 
@@ -901,6 +929,7 @@ int main(int argc, char **argv)
 	uint64_t npages, touched = 0, swapins = 0, swapin_refaults = 0, left = 0, t0, t1;
 	uint64_t seen_major = 0, seen_refaults = 0;
 	pthread_barrier_t start, end;
+	sem_t done;
 	bool created = false, barriers = false, predicted;
 	void *map = MAP_FAILED;
 	struct stat sb;
@@ -1020,7 +1049,7 @@ mapped:
 		goto out;
 	}
 	if (pthread_barrier_init(&start, NULL, c.threads + 1) ||
-	    pthread_barrier_init(&end, NULL, c.threads + 1)) {
+	    pthread_barrier_init(&end, NULL, c.threads + 1) || sem_init(&done, 0, 0)) {
 		fprintf(stderr, PROG ": pthread_barrier_init failed\n");
 		goto out;
 	}
@@ -1046,6 +1075,7 @@ mapped:
 		w->round_seen = round_seen;
 		w->start = &start;
 		w->end = &end;
+		w->done = &done;
 		w->idx = t;
 		slice_of(&c, npages, t, &w->first, &w->npages);
 		err = pthread_create(&w->thread, NULL, worker_main, w);
@@ -1084,7 +1114,11 @@ mapped:
 		pthread_barrier_wait(&end);
 	}
 	for (unsigned t = 0; t < started; t++) {
-		pthread_join(workers[t].thread, NULL);
+		while (sem_wait(&done) && errno == EINTR)
+			;
+	}
+	for (unsigned t = 0; t < started; t++) {
+		workers[t].majflt = parked_majflt(workers[t].tid);
 		touched += workers[t].touched;
 		swapins += workers[t].swapins;
 		swapin_refaults += workers[t].swapin_refaults;
