@@ -136,7 +136,14 @@ static void resolve_path(struct pfw_session *s, struct pfw_event *ev)
 		m = pfw_maps_find(s->maps, ev->pid, ev->addr);
 		if (!m && may_reload(ev->pid) && pfw_maps_load_proc(s->maps, "/proc", ev->pid) == 0)
 			m = pfw_maps_find(s->maps, ev->pid, ev->addr);
-		if (m)
+		/*
+		 * The backend read the vma and it had no file: a file mapped
+		 * at that address now came later (the maps are read after the
+		 * fault), and must not take the fault.
+		 */
+		if (m && m->file && ev->backing == PFW_BACKING_ANON)
+			ev->path = "[anon]";
+		else if (m)
 			from_mapping(ev, m);
 	}
 	if (!ev->path)
