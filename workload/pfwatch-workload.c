@@ -574,6 +574,8 @@ static int populate(void *map, uint64_t first, uint64_t n)
  * through GUP: the kernel counts no traced fault, and they are in memory
  * anyway) and paged out once more, until none is left.
  */
+static uint64_t now_ns(void);
+
 static int swap_out(void *map, uint64_t npages, uint64_t *left)
 {
 	size_t len = npages * (uint64_t)page_size;
@@ -582,7 +584,8 @@ static int swap_out(void *map, uint64_t npages, uint64_t *left)
 
 	if (!vec)
 		return -ENOMEM;
-	for (int tries = 0; tries < 100 && !err; tries++) {
+	/* up to 20 s: writeback to swap is slow on a loaded machine */
+	for (uint64_t t0 = now_ns(); now_ns() - t0 < 20000000000ull && !err;) {
 		if (madvise(map, len, MADV_PAGEOUT)) {
 			err = -errno;
 			break;
