@@ -510,7 +510,9 @@ int pfw_replay(const struct pfw_opts *opts)
 			fclose(in);
 		return PFW_EXIT_RUNTIME;
 	}
-	out.tty = false; /* top of a recording: plain tables */
+	/* top of a recording: plain tables; a heatmap keeps its shades on a terminal */
+	if (opts->view != PFW_VIEW_HEATMAP)
+		out.tty = false;
 	s.out = &out;
 	s.view = view_of(opts->view);
 	s.maps = pfw_maps_new();

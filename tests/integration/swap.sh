@@ -40,7 +40,7 @@ if [ "$(awk 'NR > 1' /proc/swaps | wc -l)" -eq 0 ]; then
 fi
 
 plan 10
-wl_args="--size=8M --rounds=2 --threads=2 --pattern=random --seed=3"
+wl_args="--size=4M --rounds=2 --threads=2 --pattern=random --seed=3"
 
 # pfwatch's thread rows against the workers' own majflt; sets bad, total
 thread_rows() { # summary.json workload.json backing
