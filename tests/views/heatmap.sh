@@ -69,6 +69,8 @@ for b in $backends; do
 		>"$pfw_tmp/wl.json" 2>"$pfw_tmp/err"
 	st=$?
 	check $st "$b: memory limit: pfwatch exits 0" "exit $st" "$(diag_file "$pfw_tmp/err")"
+	# the README's thrash example is the examples' backend's run
+	[ "$b" = "${PFW_BACKEND:-perf}" ] && cp "$pfw_tmp/rec.json" "$pfw_tmp/thrash.json"
 	want=$(sed -n 's/.*"seen_major":\([0-9]*\),"seen_refaults":\([0-9]*\),"majflt".*/\1 \2/p' "$pfw_tmp/wl.json")
 	got=$("$JSONCHECK" get "$pfw_tmp/rec.json" file x:path major refaults | grep "^$hp	" |
 		cut -f2- | tr '\t' ' ')
@@ -114,14 +116,14 @@ if [ -n "$examples" ]; then
 		} >>"$pfw_tmp/examples.txt"
 	done
 	# thrash: the memory-limited run above (the kernel evicting), its recording
-	if [ -n "$cg" ] && [ -s "$pfw_tmp/rec.json" ]; then
+	if [ -n "$cg" ] && [ -s "$pfw_tmp/thrash.json" ]; then
 		{
 			echo "\$ pfwatch --view=heatmap -- pfwatch-workload $args  # in a cgroup, memory.max=3M" |
 				sed "s|$pfw_tmp/|/var/tmp/demo/|g"
-			"$PFWATCH" --input="$pfw_tmp/rec.json" --view=heatmap --ascii 2>/dev/null |
+			"$PFWATCH" --input="$pfw_tmp/thrash.json" --view=heatmap --ascii 2>/dev/null |
 				sed "s|$pfw_tmp/|/var/tmp/demo/|g" | grep -v '^run:'
 		} >>"$pfw_tmp/examples.txt"
-		"$PFWATCH" --input="$pfw_tmp/rec.json" --view=heatmap --svg="$pfw_tmp/thrash.svg" >/dev/null 2>&1
+		"$PFWATCH" --input="$pfw_tmp/thrash.json" --view=heatmap --svg="$pfw_tmp/thrash.svg" >/dev/null 2>&1
 		check $? "$b: example 'thrash': the memory-limited run's heatmap as SVG"
 	else
 		skip "$b: example 'thrash': the memory-limited run's heatmap as SVG" "no memory cgroup"
