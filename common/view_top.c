@@ -189,7 +189,8 @@ static void render(struct pfw_session *s, void (*emit)(int y, const char *line, 
 		else
 			snprintf(line, sizeof(line),
 				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s %8s  %-15s %s",
-				 r[i].major, r[i].minor, pages, avg, mx, ms, rf, r[i].id, r[i].name);
+				 r[i].major, r[i].minor, pages, avg, mx, ms, rf, r[i].id,
+				 r[i].name);
 		emit(4 + (int)i, line, false);
 	}
 	free(r);

@@ -124,7 +124,8 @@ int main(void)
 		tap_ok(pfw_metrics_refaults(m, "/a", &ra) && ra == 4, "refaults of a named file");
 		tap_ok(pfw_metrics_refaults(m, "[other]", &ro) && ro == 3,
 		       "refaults of an unnamed file in [other]");
-		tap_ok(!pfw_metrics_refaults(m, "/c", &ro), "an unnamed file has no refaults series");
+		tap_ok(!pfw_metrics_refaults(m, "/c", &ro),
+		       "an unnamed file has no refaults series");
 	}
 	text = NULL;
 	fp = open_memstream(&text, &len);
