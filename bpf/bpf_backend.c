@@ -924,6 +924,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 		ev.dev_minor = e->dev & 0xfffff;
 	}
 	ev.kind = e->kind ? PFW_MAJOR : PFW_MINOR;
+	/*
+	 * The kernel's verdict (the superblock's magic) where it read the vma;
+	 * kprobe-nobtf's faults and a NOVMA fault are named, and classified,
+	 * from the maps.
+	 */
+	if (e->flags & PFW_BPF_F_FILE)
+		ev.backing = e->flags & PFW_BPF_F_SHMEM ? PFW_BACKING_SHMEM : PFW_BACKING_FILE;
+	else if (!(e->flags & PFW_BPF_F_NOVMA) && p->mode != MODE_KPROBE_NOBTF)
+		ev.backing = PFW_BACKING_ANON;
 	memcpy(ev.comm, e->comm, sizeof(ev.comm));
 	ev.comm[PFW_COMM_LEN - 1] = '\0';
 	if (e->nr_stack && size >= hdr + e->nr_stack * sizeof(__u64)) {
@@ -936,10 +945,13 @@ static int handle_event(void *ctx, void *data, size_t size)
 	 * take mmap_lock to name its file: it joins the rows through
 	 * p->retired, named by its address (path set by the frontend when it
 	 * passed the filters). Its page is not in the kernel's page set: a
-	 * later fault on it counts it as distinct once more.
+	 * later fault on it counts it as distinct once more, and whether it
+	 * is a refault is not known (PFW_EV_UNTRACKED: the rows say so).
 	 */
-	if (p->aggregate && p->retired && ev.path)
-		pfw_agg_add(p->retired, &ev);
+	if (p->aggregate && p->retired && ev.path) {
+		ev.flags |= PFW_EV_UNTRACKED;
+		pfw_agg_add(p->retired, &ev, NULL);
+	}
 	p->delivered++;
 	return 0;
 }
@@ -958,15 +970,54 @@ static void handle_perf_lost(void *ctx, int cpu, __u64 n)
 	pfw_session_lost(p->s, n);
 }
 
-static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m)
+static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m, bool agg)
 {
 	bpf_program__set_autoload(skel->progs.pfw_fentry, m == MODE_FENTRY);
-	bpf_program__set_autoload(skel->progs.pfw_fexit, m == MODE_FENTRY);
+	bpf_program__set_autoload(skel->progs.pfw_fexit, m == MODE_FENTRY && !agg);
+	bpf_program__set_autoload(skel->progs.pfw_fexit_agg, m == MODE_FENTRY && agg);
 	bpf_program__set_autoload(skel->progs.pfw_kprobe, m == MODE_KPROBE);
-	bpf_program__set_autoload(skel->progs.pfw_kretprobe, m == MODE_KPROBE);
+	bpf_program__set_autoload(skel->progs.pfw_kretprobe, m == MODE_KPROBE && !agg);
+	bpf_program__set_autoload(skel->progs.pfw_kretprobe_agg, m == MODE_KPROBE && agg);
 	bpf_program__set_autoload(skel->progs.pfw_tp_entry, m == MODE_TP);
-	bpf_program__set_autoload(skel->progs.pfw_tp_major, m == MODE_TP);
-	bpf_program__set_autoload(skel->progs.pfw_tp_minor, m == MODE_TP);
+	bpf_program__set_autoload(skel->progs.pfw_tp_major, m == MODE_TP && !agg);
+	bpf_program__set_autoload(skel->progs.pfw_tp_minor, m == MODE_TP && !agg);
+	bpf_program__set_autoload(skel->progs.pfw_tp_major_agg, m == MODE_TP && agg);
+	bpf_program__set_autoload(skel->progs.pfw_tp_minor_agg, m == MODE_TP && agg);
+}
+
+/*
+ * BPF atomics with fetch (5.12, 5ca419f2864a): the in-kernel page set
+ * needs one (pfwatch.bpf.c, file_page_seen()). Tried with a 5-instruction
+ * program, as libbpf-tools decide by trying; older kernels refuse the
+ * instruction even in dead code, hence the separate _agg programs.
+ */
+static bool probe_atomic_fetch(void)
+{
+	const struct bpf_insn insns[] = {
+		/* *(u64 *)(r10 - 8) = 0 */
+		{.code = BPF_ST | BPF_DW | BPF_MEM, .dst_reg = BPF_REG_10, .off = -8, .imm = 0},
+		/* r1 = 1 */
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1},
+		/* r1 = atomic_fetch_or((u64 *)(r10 - 8), r1) */
+		{.code = BPF_STX | BPF_DW | BPF_ATOMIC,
+		 .dst_reg = BPF_REG_10,
+		 .src_reg = BPF_REG_1,
+		 .off = -8,
+		 .imm = BPF_OR | BPF_FETCH},
+		/* r0 = 0 */
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		fd = bpf_prog_load(BPF_PROG_TYPE_PERF_EVENT, NULL, "GPL", insns,
+				   sizeof(insns) / sizeof(insns[0]), NULL);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 /*
@@ -1102,7 +1153,6 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		strncpy((char *)skel->rodata->want_comm, o->comm, PFW_BPF_COMM_LEN - 1);
 	}
 	skel->rodata->want_faults = o->faults ? o->faults : (PFW_WANT_MAJOR | PFW_WANT_MINOR);
-	skel->rodata->aggregate = p->aggregate;
 	skel->rodata->call_graph = o->call_graph && !p->aggregate;
 	skel->rodata->measure_latency = !o->no_latency;
 	skel->rodata->have_task_btf =
@@ -1167,7 +1217,12 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		bpf_map__set_max_entries(skel->maps.agg_threads, 1);
 		bpf_map__set_max_entries(skel->maps.agg_files, 1);
 		bpf_map__set_max_entries(skel->maps.agg_pages, 1);
+		bpf_map__set_max_entries(skel->maps.agg_filepages, 1);
 	} else {
+		/* a test hook: a tiny file page set, to see what a full one does */
+		env = getenv("PFW_BPF_CHUNKS");
+		if (env && atoi(env) > 0)
+			bpf_map__set_max_entries(skel->maps.agg_filepages, (__u32)atoi(env));
 		/* only new-file announcements go through it */
 		if (p->ringbuf)
 			bpf_map__set_max_entries(skel->maps.events, 64 * 1024);
@@ -1191,7 +1246,7 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	}
 	if (t->kind == PFW_TARGET_SYSTEM)
 		bpf_map__set_max_entries(skel->maps.targets, 1);
-	set_autoload(skel, p->mode);
+	set_autoload(skel, p->mode, p->aggregate);
 	/*
 	 * The fork follower: raw_tp with bpf_probe_read_kernel where that is
 	 * allowed, else (confidentiality lockdown) tp_btf where BTF tracing
@@ -1353,6 +1408,12 @@ static int bpf_open(struct pfw_session *s, void **privp, char *err, size_t errle
 	/* the in-kernel rows are keyed by (dev, ino), which kprobe-nobtf cannot see */
 	if (m == MODE_KPROBE_NOBTF)
 		p->aggregate = false;
+	/* refaults need the in-kernel page set; without it user space counts every fault */
+	if (p->aggregate && !probe_atomic_fetch()) {
+		p->aggregate = false;
+		pfw_session_verbose(s, "bpf: no BPF atomics (kernel 5.12+): faults counted in user "
+				       "space");
+	}
 	if (p->aggregate) {
 		const char *env = getenv("PFW_BPF_PRUNE_MS");
 
@@ -1537,20 +1598,27 @@ static int bpf_start(void *priv)
 	}
 	switch (p->mode) {
 	case MODE_FENTRY:
-		ret = add_link(p, bpf_program__attach(skel->progs.pfw_fexit));
+		ret = add_link(p, bpf_program__attach(p->aggregate ? skel->progs.pfw_fexit_agg
+								   : skel->progs.pfw_fexit));
 		if (!ret)
 			ret = add_link(p, bpf_program__attach(skel->progs.pfw_fentry));
 		break;
 	case MODE_KPROBE:
-		ret = add_link(p, bpf_program__attach(skel->progs.pfw_kretprobe));
+		ret = add_link(p, bpf_program__attach(p->aggregate ? skel->progs.pfw_kretprobe_agg
+								   : skel->progs.pfw_kretprobe));
 		if (!ret)
 			ret = add_link(p, bpf_program__attach(skel->progs.pfw_kprobe));
 		break;
 	case MODE_TP:
 		/* completions first: an entry without them would only wait in the map */
-		ret = attach_sw(p, skel->progs.pfw_tp_major, PERF_COUNT_SW_PAGE_FAULTS_MAJ);
+		ret = attach_sw(
+			p, p->aggregate ? skel->progs.pfw_tp_major_agg : skel->progs.pfw_tp_major,
+			PERF_COUNT_SW_PAGE_FAULTS_MAJ);
 		if (!ret)
-			ret = attach_sw(p, skel->progs.pfw_tp_minor, PERF_COUNT_SW_PAGE_FAULTS_MIN);
+			ret = attach_sw(p,
+					p->aggregate ? skel->progs.pfw_tp_minor_agg
+						     : skel->progs.pfw_tp_minor,
+					PERF_COUNT_SW_PAGE_FAULTS_MIN);
 		if (!ret && !p->s->opts->no_latency)
 			ret = attach_sw(p, skel->progs.pfw_tp_entry, PERF_COUNT_SW_PAGE_FAULTS);
 		break;
@@ -1659,18 +1727,17 @@ static bool seen_push(struct seen_row **v, size_t *n, size_t *cap, struct seen_r
 
 static bool task_alive(uint32_t pid, uint32_t tid);
 
-/*
- * The exporter forgets a row the previous snapshot saw with the same
- * counts and that can count no more: an exited thread, or a file idle for
- * two refreshes. Its counts were reported; dropping it from this snapshot
- * adds nothing (the exporter diffs snapshots row by row) and a row created
- * later under the same key starts from zero against nothing. The row is
- * taken out with lookup-and-delete (5.14+), so a fault that raced in since
- * it was read is kept (in p->retired, which snapshots add); before 5.14 a
- * plain delete, and such a fault (on a file idle for two refreshes, within
- * microseconds) is lost. A thread id reused since the read lands in the
- * same way. Returns true when the row is gone.
- */
+/* a kernel thread row's refault and backing counts, minus @was's (NULL: none) */
+static void thread_refaults(struct pfw_thread_stats *t, const struct pfw_bpf_thread *v,
+			    const struct pfw_bpf_thread *was)
+{
+	t->refaults = v->refaults - (was ? was->refaults : 0);
+	t->untracked = v->untracked - (was ? was->untracked : 0);
+	t->major_by[PFW_BACKING_FILE] = v->major_file - (was ? was->major_file : 0);
+	t->major_by[PFW_BACKING_ANON] = v->major_anon - (was ? was->major_anon : 0);
+	t->major_by[PFW_BACKING_SHMEM] = v->major_shmem - (was ? was->major_shmem : 0);
+}
+
 /* an in-kernel thread row as the frontend's; its cgroup named from its id */
 static void thread_row(__u32 tid, const struct pfw_bpf_thread *v, struct pfw_thread_stats *t)
 {
@@ -1687,8 +1754,21 @@ static void thread_row(__u32 tid, const struct pfw_bpf_thread *v, struct pfw_thr
 	t->lat_max_ns = v->lat_max;
 	t->cgroup = pfw_cgroup_path_of_id(v->cgroup_id);
 	t->cgroup_looked = true;
+	thread_refaults(t, v, NULL);
 }
 
+/*
+ * The exporter forgets a row the previous snapshot saw with the same
+ * counts and that can count no more: an exited thread, or a file idle for
+ * two refreshes. Its counts were reported; dropping it from this snapshot
+ * adds nothing (the exporter diffs snapshots row by row) and a row created
+ * later under the same key starts from zero against nothing. The row is
+ * taken out with lookup-and-delete (5.14+), so a fault that raced in since
+ * it was read is kept (in p->retired, which snapshots add); before 5.14 a
+ * plain delete, and such a fault (on a file idle for two refreshes, within
+ * microseconds) is lost. A thread id reused since the read lands in the
+ * same way. Returns true when the row is gone.
+ */
 static bool forget_thread(struct bpf_priv *p, __u32 tid, const struct pfw_bpf_thread *was)
 {
 	struct bpf_map *m = p->skel->maps.agg_threads;
@@ -1706,6 +1786,7 @@ static bool forget_thread(struct bpf_priv *p, __u32 tid, const struct pfw_bpf_th
 		t.major = v.major - was->major;
 		t.minor = v.minor - was->minor;
 		t.lat_count = t.lat_total_ns = t.lat_min_ns = t.lat_max_ns = 0;
+		thread_refaults(&t, &v, was);
 		pfw_agg_add_thread(p->retired, &t);
 	}
 	return true;
@@ -1722,15 +1803,19 @@ static bool forget_file(struct bpf_priv *p, const struct pfw_bpf_file_key *fk,
 			return false;
 		return true;
 	}
-	d.major = d.minor = d.pages = 0;
+	d.major = d.minor = d.pages = d.refaults = d.untracked = 0;
 	d.lat_count = d.lat_total_ns = d.lat_min_ns = d.lat_max_ns = 0;
 	for (int c = 0; c < ncpu; c++) {
 		d.major += fv[c].major;
 		d.minor += fv[c].minor;
+		d.refaults += fv[c].refaults;
+		d.untracked += fv[c].untracked;
 	}
 	if (d.major != was->major || d.minor != was->minor) {
 		d.major -= was->major;
 		d.minor -= was->minor;
+		d.refaults -= was->refaults;
+		d.untracked -= was->untracked;
 		pfw_agg_add_file(p->retired, &d);
 	}
 	return true;
@@ -1849,13 +1934,20 @@ static void read_aggregates(struct bpf_priv *p)
 			f.major += fv[c].major;
 			f.minor += fv[c].minor;
 			f.pages += fv[c].pages;
+			f.refaults += fv[c].refaults;
+			f.untracked += fv[c].untracked;
+			if (fv[c].shmem)
+				f.backing = PFW_BACKING_SHMEM;
 			lat_merge(&f.lat_count, &f.lat_total_ns, &f.lat_min_ns, &f.lat_max_ns,
 				  fv[c].lat_count, fv[c].lat_total, fv[c].lat_min, fv[c].lat_max);
 		}
 		if (!fk.dev && !fk.ino) {
 			f.path = "[anon]";
+			f.backing = PFW_BACKING_ANON;
 		} else {
 			f.file = true;
+			if (f.backing != PFW_BACKING_SHMEM)
+				f.backing = PFW_BACKING_FILE;
 			f.inode = fk.ino;
 			f.dev_major = fk.dev >> 20;
 			f.dev_minor = fk.dev & 0xfffff;
@@ -2098,6 +2190,11 @@ static int bpf_stop(void *priv)
 				    "bpf: %llu faults without file identity (mmap_lock busy), "
 				    "resolved by address",
 				    (unsigned long long)p->counters[PFW_BPF_CNT_VMA_BUSY]);
+	if (p->counters[PFW_BPF_CNT_FILEPAGES_FULL])
+		pfw_session_verbose(p->s,
+				    "bpf: file page set full (PFW_BPF_CHUNKS): %llu faults on "
+				    "untracked pages; pages and refaults are lower bounds",
+				    (unsigned long long)p->counters[PFW_BPF_CNT_FILEPAGES_FULL]);
 	if (p->counters[PFW_BPF_CNT_PAGES_FULL])
 		pfw_session_verbose(p->s,
 				    "bpf: page set full: per-file pages undercounted by up to %llu",

@@ -51,6 +51,7 @@ struct bpf_perf_event_data {
 
 struct super_block {
 	dev_t s_dev;
+	unsigned long s_magic;
 } __attribute__((preserve_access_index));
 
 struct inode {

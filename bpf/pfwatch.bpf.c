@@ -40,6 +40,9 @@ char LICENSE[] SEC("license") = "GPL";
 	 VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
 #define FAULT_FLAG_TRIED (1u << 5)
 
+/* include/uapi/linux/magic.h: tmpfs, memfd, SysV shm, shared anonymous memory */
+#define TMPFS_MAGIC 0x01021994
+
 /* x86-64: 4 KiB base pages (huge pages are still indexed in 4 KiB units) */
 #define PFW_PAGE_SHIFT 12
 #define PFW_PAGE_MASK  (~((1ull << PFW_PAGE_SHIFT) - 1))
@@ -50,7 +53,6 @@ const volatile __u64 cgroup_id = 0;
 const volatile bool filter_comm = false;
 const volatile char want_comm[PFW_BPF_COMM_LEN] = {};
 const volatile __u32 want_faults = 3; /* bit 0 major, bit 1 minor */
-const volatile bool aggregate = false;
 const volatile bool call_graph = false;
 const volatile bool use_ringbuf = true;
 const volatile bool measure_latency = true;
@@ -93,6 +95,7 @@ struct inflight {
 	__u32 gen;
 	__u32 flags; /* FAULT_FLAG_* of the latest attempt */
 	__u8 has_file;
+	__u8 shmem;
 	__u8 user;
 	__u8 in_call; /* between entry and return of a user-fault attempt */
 	__u8 retried; /* the last attempt returned VM_FAULT_RETRY */
@@ -160,6 +163,21 @@ struct {
 	__type(value, __u64);
 } agg_hist SEC(".maps");
 
+/*
+ * The distinct file pages, which decide refaults (pfwatch_bpf.h). A plain
+ * hash, not an LRU: a forgotten page would make its next major fault look
+ * like a first read. Its cost per fault does not depend on how hard the
+ * kernel evicts; when it is full, a page in a new chunk is not tracked and
+ * counted as such (untracked), so the rows say their pages and refaults are
+ * lower bounds. The loader sizes it (PFW_BPF_CHUNKS).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct pfw_bpf_chunk_key);
+	__type(value, struct pfw_bpf_chunk);
+} agg_filepages SEC(".maps");
+
 /* one completed fault, before it is streamed or aggregated */
 struct fault {
 	__u64 addr;
@@ -174,6 +192,7 @@ struct fault {
 	__u8 has_latency;
 	__u8 user;
 	__u8 novma;
+	__u8 shmem;
 };
 
 static __always_inline void count(__u32 idx)
@@ -402,6 +421,8 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
 	if (f->has_file)
 		ev->flags |= PFW_BPF_F_FILE;
+	if (f->shmem)
+		ev->flags |= PFW_BPF_F_SHMEM;
 	if (f->novma)
 		ev->flags |= PFW_BPF_F_NOVMA;
 	if (f->has_latency)
@@ -425,8 +446,43 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		count(PFW_BPF_CNT_LOST);
 }
 
+/*
+ * Mark @f's file page in the page set: 1 if it was marked before (a
+ * refault when @f is major), 0 if new, -1 if the set is full. The atomic
+ * OR with fetch (BPF atomics, 5.12) decides between two CPUs completing
+ * faults on one page at once: exactly one sees it new. Only the
+ * aggregating programs carry it (see the _agg programs below), so the
+ * streaming ones load on older kernels.
+ */
+static __always_inline int file_page_seen(struct fault *f)
+{
+	static const struct pfw_bpf_chunk empty;
+	struct pfw_bpf_chunk_key k = {.ino = f->ino, .dev = f->dev, .gen = f->gen};
+	__u64 page = f->offset >> PFW_PAGE_SHIFT, bit = 1ull << (page & 63), old;
+	struct pfw_bpf_chunk *c;
+	long err;
+
+	k.chunk = page >> PFW_BPF_CHUNK_SHIFT;
+	c = bpf_map_lookup_elem(&agg_filepages, &k);
+	if (!c) {
+		err = bpf_map_update_elem(&agg_filepages, &k, &empty, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: another CPU made it */) {
+			count(PFW_BPF_CNT_FILEPAGES_FULL);
+			return -1;
+		}
+		c = bpf_map_lookup_elem(&agg_filepages, &k);
+		if (!c)
+			return -1;
+	}
+	old = __sync_fetch_and_or(&c->bits[(page >> 6) & ((1 << (PFW_BPF_CHUNK_SHIFT - 6)) - 1)],
+				  bit);
+	return (old & bit) != 0;
+}
+
 static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id)
 {
+	int seen = 0;
+
 	static const struct pfw_bpf_file zero_file;
 	static const __u8 one = 1;
 	__u32 tid = (__u32)id;
@@ -436,6 +492,8 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	struct pfw_bpf_file *fv;
 	long err;
 
+	if (f->has_file)
+		seen = file_page_seen(f);
 	t = bpf_map_lookup_elem(&agg_threads, &tid);
 	if (!t) {
 		struct pfw_bpf_thread nt = {};
@@ -448,10 +506,21 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	}
 	if (t) {
 		/* only this thread updates its row, and its faults are sequential */
-		if (f->kind)
+		if (f->kind) {
 			t->major++;
-		else
+			if (!f->has_file)
+				t->major_anon++;
+			else if (f->shmem)
+				t->major_shmem++;
+			else
+				t->major_file++;
+			if (seen > 0)
+				t->refaults++;
+		} else {
 			t->minor++;
+		}
+		if (seen < 0)
+			t->untracked++;
 		if (f->has_latency)
 			lat_fold(&t->lat_count, &t->lat_total, &t->lat_min, &t->lat_max,
 				 f->latency_ns);
@@ -487,11 +556,22 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 			fv->major++;
 		else
 			fv->minor++;
-		err = bpf_map_update_elem(&agg_pages, &pk, &one, BPF_NOEXIST);
-		if (!err)
-			fv->pages++;
-		else if (err != -17 /* EEXIST */)
-			count(PFW_BPF_CNT_PAGES_FULL);
+		if (f->has_file) {
+			/* file pages: the page set above */
+			fv->shmem = f->shmem;
+			if (!seen)
+				fv->pages++;
+			else if (seen < 0)
+				fv->untracked++;
+			else if (f->kind)
+				fv->refaults++;
+		} else {
+			err = bpf_map_update_elem(&agg_pages, &pk, &one, BPF_NOEXIST);
+			if (!err)
+				fv->pages++;
+			else if (err != -17 /* EEXIST */)
+				count(PFW_BPF_CNT_PAGES_FULL);
+		}
 		if (f->has_latency)
 			lat_fold(&fv->lat_count, &fv->lat_total, &fv->lat_min, &fv->lat_max,
 				 f->latency_ns);
@@ -512,9 +592,10 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 	}
 }
 
-static __always_inline void fault_done(void *ctx, struct fault *f, __u64 id)
+/* @agg: a constant of the calling program, so the other branch is not in it */
+static __always_inline void fault_done(void *ctx, struct fault *f, __u64 id, bool agg)
 {
-	if (aggregate)
+	if (agg)
 		aggregate_fault(ctx, f, id);
 	else
 		stream_fault(ctx, f, id, 0);
@@ -587,7 +668,8 @@ struct vma_cache {
 	__u32 seq;
 	__u32 gen;
 	__u8 has_file;
-	__u8 pad[3];
+	__u8 shmem;
+	__u8 pad[2];
 };
 
 /*
@@ -640,6 +722,7 @@ static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 	f->ino = inode->i_ino;
 	f->gen = inode->i_generation;
 	f->dev = inode->i_sb->s_dev;
+	f->shmem = inode->i_sb->s_magic == TMPFS_MAGIC;
 	f->offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
 		    ((f->addr & PFW_PAGE_MASK) - vma->vm_start);
 	f->has_file = 1;
@@ -664,6 +747,7 @@ static long tp_vma_cache_cb(struct task_struct *task, struct vm_area_struct *vma
 	c->dev = vf->f->dev;
 	c->gen = vf->f->gen;
 	c->has_file = vf->f->has_file;
+	c->shmem = vf->f->shmem;
 	return 0;
 }
 
@@ -706,6 +790,7 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 				f->ino = c->ino;
 				f->dev = c->dev;
 				f->gen = c->gen;
+				f->shmem = c->shmem;
 				f->offset = c->pgoff_bytes + ((f->addr & PFW_PAGE_MASK) - c->start);
 				f->has_file = 1;
 			}
@@ -728,7 +813,7 @@ static __always_inline bool tp_file_of(struct fault *f, struct task_struct *task
 	return true;
 }
 
-static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
+static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, bool agg)
 {
 	struct task_struct *task;
 	struct fault f = {};
@@ -760,25 +845,29 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind)
 	 * Unknown file: an in-kernel row would put the fault under [anon];
 	 * stream it instead, and user space names it by its address.
 	 */
-	if (!tp_file_of(&f, task, st) && aggregate) {
+	if (!tp_file_of(&f, task, st) && agg) {
 		stream_fault(ctx, &f, id, 0);
 		return 0;
 	}
-	fault_done(ctx, &f, id);
+	fault_done(ctx, &f, id, agg);
 	return 0;
 }
 
-SEC("perf_event")
-int pfw_tp_major(struct bpf_perf_event_data *ctx)
-{
-	return tp_done(ctx, 1);
-}
-
-SEC("perf_event")
-int pfw_tp_minor(struct bpf_perf_event_data *ctx)
-{
-	return tp_done(ctx, 0);
-}
+/*
+ * Each completion program comes twice: streaming, and counting in the
+ * kernel (_agg). The loader loads one of the two; only _agg needs BPF
+ * atomics (file_page_seen()).
+ */
+#define PFW_TP(name, kind, agg)                   \
+	SEC("perf_event")                         \
+	int name(struct bpf_perf_event_data *ctx) \
+	{                                         \
+		return tp_done(ctx, kind, agg);   \
+	}
+PFW_TP(pfw_tp_major, 1, false)
+PFW_TP(pfw_tp_minor, 0, false)
+PFW_TP(pfw_tp_major_agg, 1, true)
+PFW_TP(pfw_tp_minor_agg, 0, true)
 
 /* ---- fentry and kprobe: handle_mm_fault(vma, address, flags, regs), 5.9+ ---- */
 
@@ -813,7 +902,7 @@ static __always_inline void hmf_gup(void)
 	bpf_map_delete_elem(&inflights, &tid);
 }
 
-static __always_inline void hmf_exit(void *ctx, __u32 ret)
+static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
@@ -836,6 +925,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 	f.gen = in->gen;
 	f.offset = in->offset;
 	f.has_file = in->has_file;
+	f.shmem = in->shmem;
 	if (measure_latency) {
 		f.latency_ns = bpf_ktime_get_ns() - in->first_ts;
 		f.has_latency = 1;
@@ -847,7 +937,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret)
 		return;
 	if (!(want_faults & (f.kind ? 1 : 2)))
 		return;
-	fault_done(ctx, &f, id);
+	fault_done(ctx, &f, id, agg);
 }
 
 SEC("fentry/handle_mm_fault")
@@ -872,6 +962,7 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 		in.ino = file->f_inode->i_ino;
 		in.gen = file->f_inode->i_generation;
 		in.dev = file->f_inode->i_sb->s_dev;
+		in.shmem = file->f_inode->i_sb->s_magic == TMPFS_MAGIC;
 		in.offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
 			    ((address & PFW_PAGE_MASK) - vma->vm_start);
 		in.has_file = 1;
@@ -880,15 +971,18 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 	return 0;
 }
 
-SEC("fexit/handle_mm_fault")
-int BPF_PROG(pfw_fexit, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
-	     struct pt_regs___btf *regs, vm_fault_t ret)
-{
-	if (!regs)
-		return 0;
-	hmf_exit(ctx, ret);
-	return 0;
-}
+/* twice, streaming and counting in the kernel (see the tp programs) */
+#define PFW_FEXIT(name, agg)                                                                      \
+	SEC("fexit/handle_mm_fault")                                                              \
+	int BPF_PROG(name, struct vm_area_struct *vma, unsigned long address, unsigned int flags, \
+		     struct pt_regs___btf *regs, vm_fault_t ret)                                  \
+	{                                                                                         \
+		if (regs)                                                                         \
+			hmf_exit(ctx, ret, agg);                                                  \
+		return 0;                                                                         \
+	}
+PFW_FEXIT(pfw_fexit, false)
+PFW_FEXIT(pfw_fexit_agg, true)
 
 SEC("kprobe/handle_mm_fault")
 int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
@@ -915,6 +1009,7 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 		in.ino = BPF_CORE_READ(file, f_inode, i_ino);
 		in.gen = BPF_CORE_READ(file, f_inode, i_generation);
 		in.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		in.shmem = BPF_CORE_READ(file, f_inode, i_sb, s_magic) == TMPFS_MAGIC;
 		in.offset = ((__u64)pgoff << PFW_PAGE_SHIFT) + ((address & PFW_PAGE_MASK) - start);
 		in.has_file = 1;
 	}
@@ -922,12 +1017,15 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 	return 0;
 }
 
-SEC("kretprobe/handle_mm_fault")
-int BPF_KRETPROBE(pfw_kretprobe, vm_fault_t ret)
-{
-	hmf_exit(ctx, ret);
-	return 0;
-}
+#define PFW_KRETPROBE(name, agg)                \
+	SEC("kretprobe/handle_mm_fault")        \
+	int BPF_KRETPROBE(name, vm_fault_t ret) \
+	{                                       \
+		hmf_exit(ctx, ret, agg);        \
+		return 0;                       \
+	}
+PFW_KRETPROBE(pfw_kretprobe, false)
+PFW_KRETPROBE(pfw_kretprobe_agg, true)
 
 /*
  * The level probe: run once by the loader, alone, on a page-fault event of

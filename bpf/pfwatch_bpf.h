@@ -34,13 +34,16 @@
  * space places it by its address among the mappings made before it
  */
 #define PFW_BPF_F_NOVMA (1u << 19)
+/* with PFW_BPF_F_FILE: the file is shmem (tmpfs, memfd, SysV shm, shared anonymous) */
+#define PFW_BPF_F_SHMEM (1u << 20)
 
 /* indexes of the per-CPU "counters" array */
 enum pfw_bpf_counter {
-	PFW_BPF_CNT_LOST,	/* ring/perf buffer full: record dropped */
-	PFW_BPF_CNT_VMA_BUSY,	/* bpf_find_vma() could not take mmap_lock: no file identity */
-	PFW_BPF_CNT_PAGES_FULL, /* page set full: per-file "pages" undercounted */
-	PFW_BPF_CNT_AGG_FULL,	/* aggregation map full: a fault not aggregated */
+	PFW_BPF_CNT_LOST,	    /* ring/perf buffer full: record dropped */
+	PFW_BPF_CNT_VMA_BUSY,	    /* bpf_find_vma() could not take mmap_lock: no file identity */
+	PFW_BPF_CNT_PAGES_FULL,	    /* page set full: per-file "pages" undercounted */
+	PFW_BPF_CNT_AGG_FULL,	    /* aggregation map full: a fault not aggregated */
+	PFW_BPF_CNT_FILEPAGES_FULL, /* file page set full: a fault's page untracked */
 	PFW_BPF_CNT_NR,
 };
 
@@ -78,6 +81,9 @@ struct pfw_bpf_thread {
 	__u32 pid;
 	__u32 pad;
 	char comm[PFW_BPF_COMM_LEN];
+	/* refaults (file pages), faults on pages the page set could not hold, majors by backing */
+	__u64 refaults, untracked;
+	__u64 major_file, major_anon, major_shmem;
 };
 
 /*
@@ -95,6 +101,26 @@ struct pfw_bpf_file_key {
 struct pfw_bpf_file {
 	__u64 major, minor, pages;
 	__u64 lat_count, lat_total, lat_min, lat_max;
+	__u64 refaults, untracked;
+	__u32 shmem; /* the file is shmem (set by every fault on it) */
+	__u32 pad;
+};
+
+/*
+ * The distinct file pages, which decide refaults: a bitmap per 512 pages
+ * of a file (2 MiB of 4 KiB pages), so a fault costs a lookup and an
+ * atomic OR, and an insert only for the first page of a chunk.
+ */
+#define PFW_BPF_CHUNK_SHIFT 9
+struct pfw_bpf_chunk_key {
+	__u64 ino;
+	__u64 chunk; /* file page index >> PFW_BPF_CHUNK_SHIFT */
+	__u32 dev;
+	__u32 gen;
+};
+
+struct pfw_bpf_chunk {
+	__u64 bits[(1 << PFW_BPF_CHUNK_SHIFT) / 64];
 };
 
 /* the set of distinct pages per file (anonymous: per process address) */
@@ -108,9 +134,11 @@ struct pfw_bpf_page_key {
 };
 
 _Static_assert(sizeof(struct pfw_bpf_event) == 96 + 8 * PFW_BPF_MAX_STACK, "wire layout");
-_Static_assert(sizeof(struct pfw_bpf_thread) == 80, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_thread) == 120, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file_key) == 16, "wire layout");
-_Static_assert(sizeof(struct pfw_bpf_file) == 56, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_file) == 80, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_chunk_key) == 24, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_chunk) == 64, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_page_key) == 32, "wire layout");
 
 #endif

@@ -3,7 +3,9 @@
  * Aggregation per thread and per file. pfw_agg_add() runs once per fault:
  * hash lookups only, allocation only when a new thread, file or page shows
  * up. Distinct pages are one global set keyed by (file row, page) so that a
- * run with many small files does not pay for a table per file.
+ * run with many small files does not pay for a table per file. File pages
+ * have a set of their own, bounded, that also decides refaults: it outlives
+ * an aggregation when the exporter starts a fresh one per interval.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -188,9 +190,11 @@ static void str_free(struct strset *t)
 }
 
 struct pfw_agg {
-	struct kvtab tix;   /* tid -> index in th[] */
-	struct kvtab fix;   /* file key -> index in fe[] */
-	struct kvtab pages; /* (page / 64, file row + pid) -> bitmap of the 64 pages */
+	struct kvtab tix;    /* tid -> index in th[] */
+	struct kvtab fix;    /* file key -> index in fe[] */
+	struct kvtab pages;  /* anonymous: (page / 64, file row + pid) -> bitmap of the 64 pages */
+	struct kvtab fpages; /* file: (page / 64 ^ gen << 40, dev, inode) -> bitmap; bounded */
+	size_t fpages_max;   /* slots */
 	struct pfw_thread_stats *th;
 	size_t nth, cth;
 	struct pfw_file_stats *fe;
@@ -214,6 +218,7 @@ static inline uint64_t dev_key(uint32_t major, uint32_t minor)
 struct pfw_agg *pfw_agg_new(void)
 {
 	struct pfw_agg *a = calloc(1, sizeof(*a));
+	const char *env;
 
 	if (!a)
 		return NULL;
@@ -222,6 +227,8 @@ struct pfw_agg *pfw_agg_new(void)
 		free(a);
 		return NULL;
 	}
+	env = getenv("PFW_PAGE_SLOTS");
+	a->fpages_max = env && atol(env) > 0 ? (size_t)atol(env) : PFW_AGG_PAGE_SLOTS;
 	return a;
 }
 
@@ -230,6 +237,7 @@ void pfw_agg_reset(struct pfw_agg *a)
 	kv_free(&a->tix);
 	kv_free(&a->fix);
 	kv_free(&a->pages);
+	kv_free(&a->fpages);
 	free(a->th);
 	free(a->fe);
 	free(a->fsrc);
@@ -397,12 +405,62 @@ void pfw_agg_tid_cgroup(struct pfw_agg *a, int32_t tid, const char *cgroup)
 		pfw_agg_thread_cgroup(a, &a->th[s->v], cgroup);
 }
 
-struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev)
+void pfw_agg_take_pages(struct pfw_agg *to, struct pfw_agg *from)
+{
+	kv_free(&to->fpages);
+	to->fpages = from->fpages;
+	memset(&from->fpages, 0, sizeof(from->fpages));
+}
+
+/*
+ * The file page of @ev, in @f's row: counts a distinct page, and says
+ * whether a major fault on it is a refault. A full set (or no memory)
+ * leaves the page out: PFW_EV_UNTRACKED, counted, so that the rows can say
+ * their pages and refaults are lower bounds.
+ */
+static unsigned file_page(struct pfw_agg *a, struct pfw_file_stats *f, const struct pfw_event *ev)
+{
+	uint64_t page = ev->offset >> 12, bit = 1ull << (page & 63);
+	/* the generation tells a reused inode number's files apart (pfw_agg_add) */
+	uint64_t ka = (page >> 6) ^ ((uint64_t)f->gen << 40);
+	uint64_t kb = dev_key(ev->dev_major, ev->dev_minor);
+	struct kv_slot *s = (struct kv_slot *)kv_find(&a->fpages, ka, kb, ev->inode);
+	bool created;
+
+	if (!s && a->fpages.n < a->fpages_max)
+		s = kv_get(&a->fpages, ka, kb, ev->inode, &created);
+	if (!s) {
+		f->untracked++;
+		return PFW_EV_UNTRACKED;
+	}
+	if (!(s->v & bit)) {
+		s->v |= bit;
+		f->pages++;
+		/* the caller knows the page is tracked elsewhere too (bpf: NOVMA) */
+		if (ev->flags & PFW_EV_UNTRACKED) {
+			f->untracked++;
+			return PFW_EV_UNTRACKED;
+		}
+		return 0;
+	}
+	if (ev->flags & PFW_EV_UNTRACKED) {
+		f->untracked++;
+		return PFW_EV_UNTRACKED;
+	}
+	if (ev->kind != PFW_MAJOR)
+		return 0;
+	f->refaults++;
+	return PFW_EV_REFAULT;
+}
+
+unsigned pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev,
+		     struct pfw_thread_stats **row)
 {
 	bool major = ev->kind == PFW_MAJOR, lat = ev->flags & PFW_EV_LATENCY;
 	bool file = ev->flags & PFW_EV_FILE;
 	struct pfw_thread_stats *t;
 	struct pfw_file_stats *f;
+	unsigned marks = 0;
 	size_t idx;
 
 	a->tot.faults++;
@@ -414,11 +472,15 @@ struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *
 		a->tot.hist[major][pfw_hist_bucket(ev->latency_ns)]++;
 
 	t = thread_get(a, ev->pid, ev->tid);
+	if (row)
+		*row = t;
 	if (t) {
-		if (major)
+		if (major) {
 			t->major++;
-		else
+			t->major_by[(unsigned)ev->backing < PFW_BACKING_NR ? ev->backing : 0]++;
+		} else {
 			t->minor++;
+		}
 		if (ev->flags & PFW_EV_COMM) {
 			memcpy(t->comm, ev->comm, sizeof(t->comm));
 			t->comm[sizeof(t->comm) - 1] = '\0';
@@ -447,11 +509,13 @@ struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *
 			a->fsrc[idx] = ev->path;
 	}
 	if (!f)
-		return t;
+		return 0;
 	if (major)
 		f->major++;
 	else
 		f->minor++;
+	if (f->backing == PFW_BACKING_UNKNOWN)
+		f->backing = ev->backing;
 	if (lat)
 		lat_merge(&f->lat_count, &f->lat_total_ns, &f->lat_min_ns, &f->lat_max_ns, 1,
 			  ev->latency_ns, ev->latency_ns, ev->latency_ns);
@@ -460,9 +524,20 @@ struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *
 	 * memory is an address in one process. Without the offset or the
 	 * address the page is unknown and not counted.
 	 */
-	if (file || (ev->flags & PFW_EV_ADDR)) {
-		uint64_t page = file ? ev->offset >> 12 : ev->addr >> 12;
-		uint64_t b = ((uint64_t)(idx + 1) << 32) | (file ? 0 : (uint32_t)ev->pid);
+	if (file) {
+		marks = file_page(a, f, ev);
+		if (marks) {
+			a->tot.refaults += !!(marks & PFW_EV_REFAULT);
+			a->tot.untracked += !!(marks & PFW_EV_UNTRACKED);
+			/* the thread row is not moved by file_get(): a->th is another array */
+			if (t) {
+				t->refaults += !!(marks & PFW_EV_REFAULT);
+				t->untracked += !!(marks & PFW_EV_UNTRACKED);
+			}
+		}
+	} else if (ev->flags & PFW_EV_ADDR) {
+		uint64_t page = ev->addr >> 12;
+		uint64_t b = ((uint64_t)(idx + 1) << 32) | (uint32_t)ev->pid;
 		uint64_t bit = 1ull << (page & 63);
 		struct kv_slot *s;
 		bool created;
@@ -479,7 +554,7 @@ struct pfw_thread_stats *pfw_agg_add(struct pfw_agg *a, const struct pfw_event *
 			f->pages++;
 		}
 	}
-	return t;
+	return marks;
 }
 
 /*
@@ -494,11 +569,17 @@ void pfw_agg_add_thread(struct pfw_agg *a, const struct pfw_thread_stats *r)
 	a->tot.major += r->major;
 	a->tot.minor += r->minor;
 	a->tot.faults += r->major + r->minor;
+	a->tot.refaults += r->refaults;
+	a->tot.untracked += r->untracked;
 	t = thread_get(a, r->pid, r->tid);
 	if (!t)
 		return;
 	t->major += r->major;
 	t->minor += r->minor;
+	t->refaults += r->refaults;
+	t->untracked += r->untracked;
+	for (int b = 0; b < PFW_BACKING_NR; b++)
+		t->major_by[b] += r->major_by[b];
 	if (r->comm[0]) {
 		memcpy(t->comm, r->comm, sizeof(t->comm));
 		t->comm[sizeof(t->comm) - 1] = '\0';
@@ -521,6 +602,10 @@ void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *r)
 	f->minor += r->minor;
 	/* rows with one key come from disjoint kernel buckets (per-CPU, per-pid) */
 	f->pages += r->pages;
+	f->refaults += r->refaults;
+	f->untracked += r->untracked;
+	if (f->backing == PFW_BACKING_UNKNOWN)
+		f->backing = r->backing;
 	lat_merge(&f->lat_count, &f->lat_total_ns, &f->lat_min_ns, &f->lat_max_ns, r->lat_count,
 		  r->lat_total_ns, r->lat_min_ns, r->lat_max_ns);
 }

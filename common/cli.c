@@ -38,6 +38,7 @@ enum {
 	OPT_VALIDATE,
 	OPT_INPUT,
 	OPT_SVG,
+	OPT_ASCII,
 	OPT_SERVE,
 	OPT_METRICS_FILE,
 	OPT_TOP_FILES,
@@ -65,6 +66,7 @@ static const struct option longopts[] = {
 	{"validate", no_argument, NULL, OPT_VALIDATE},
 	{"input", required_argument, NULL, OPT_INPUT},
 	{"svg", required_argument, NULL, OPT_SVG},
+	{"ascii", no_argument, NULL, OPT_ASCII},
 	{"serve", optional_argument, NULL, OPT_SERVE},
 	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 	{"top-files", required_argument, NULL, OPT_TOP_FILES},
@@ -89,6 +91,7 @@ static const char *const views[] = {
 	[PFW_VIEW_EVENTS] = "events", [PFW_VIEW_SUMMARY] = "summary",
 	[PFW_VIEW_TOP] = "top",	      [PFW_VIEW_HIST] = "hist",
 	[PFW_VIEW_FOLDED] = "folded", [PFW_VIEW_CALLSITES] = "callsites",
+	[PFW_VIEW_HEATMAP] = "heatmap",
 };
 
 static const char *const formats[] = {
@@ -138,12 +141,15 @@ void pfw_cli_usage(FILE *fp)
 	      "     --no-latency          skip latency measurement where it costs extra\n"
 	      "\n"
 	      "Output:\n"
-	      "     --view=VIEW           events, summary, top, hist, folded or callsites\n"
-	      "                             (default: events); hist -v adds one per file\n"
+	      "     --view=VIEW           events, summary, top, hist, folded, callsites or\n"
+	      "                             heatmap (default: events); hist -v adds one per\n"
+	      "                             file; heatmap: major faults by time and offset\n"
 	      " -f, --format=FORMAT       text, json (JSON Lines) or csv (default: text)\n"
 	      " -o, --output=FILE         write to FILE instead of standard output\n"
 	      " -i, --interval=SECONDS    refresh period of periodic views (default: 1)\n"
-	      "     --svg=FILE            with --view=folded: also write a flame graph\n"
+	      "     --svg=FILE            with --view=folded: also write a flame graph;\n"
+	      "                             with --view=heatmap: the heatmaps as SVG\n"
+	      "     --ascii               the heatmap in plain ASCII (the default off a terminal)\n"
 	      "     --input=FILE          show any view of a JSON Lines recording (--format=json)\n"
 	      "\n"
 	      "Fleet mode (an exporter for Prometheus; runs until SIGTERM/SIGINT):\n"
@@ -500,6 +506,9 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 				return usage_error("invalid --svg '': expected a file name");
 			o->svg = optarg;
 			break;
+		case OPT_ASCII:
+			o->ascii = true;
+			break;
 		case OPT_SERVE: {
 			char host[256], port[8];
 
@@ -581,8 +590,10 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 						: "--cgroup");
 	if (o->user && !o->command)
 		return usage_error("--user needs a COMMAND to run");
-	if (o->svg && (!have_view || o->view != PFW_VIEW_FOLDED))
-		return usage_error("--svg needs --view=folded");
+	if (o->svg && (!have_view || (o->view != PFW_VIEW_FOLDED && o->view != PFW_VIEW_HEATMAP)))
+		return usage_error("--svg needs --view=folded or --view=heatmap");
+	if (o->ascii && (!have_view || o->view != PFW_VIEW_HEATMAP))
+		return usage_error("--ascii needs --view=heatmap");
 	if (o->serve || o->metrics_file) {
 		const char *what = o->serve ? "--serve" : "--metrics-file";
 

@@ -26,6 +26,27 @@ enum pfw_event_flags {
 	PFW_EV_COMM    = 1u << 3, /* comm */
 	PFW_EV_ADDR    = 1u << 4, /* addr */
 	PFW_EV_USER    = 1u << 5, /* the fault was taken in user mode (not copy_from_user) */
+	/*
+	 * Set by the aggregation (pfw_agg_add), not by backends: a major fault
+	 * on a file page that faulted earlier in the run (a refault), or one
+	 * whose page the bounded page set could not hold (refault unknown).
+	 */
+	PFW_EV_REFAULT   = 1u << 6,
+	PFW_EV_UNTRACKED = 1u << 7,
+};
+
+/*
+ * What the faulting page lives in: a major fault on FILE is a read from the
+ * file, on ANON a swap-in, on SHMEM (tmpfs, memfd, SysV shm, shared
+ * anonymous memory) a swap-in too. The mapping's kind decides: a
+ * copy-on-write page of a private file mapping is in FILE's mapping.
+ */
+enum pfw_backing {
+	PFW_BACKING_UNKNOWN = 0,
+	PFW_BACKING_FILE,
+	PFW_BACKING_ANON,
+	PFW_BACKING_SHMEM,
+	PFW_BACKING_NR,
 };
 
 struct pfw_event {
@@ -42,12 +63,21 @@ struct pfw_event {
 	uint32_t flags;      /* enum pfw_event_flags */
 	uint32_t nr_stack;
 	enum pfw_kind kind;
+	enum pfw_backing backing; /* PFW_BACKING_UNKNOWN: the frontend decides from the maps */
 	char comm[PFW_COMM_LEN]; /* NUL terminated when PFW_EV_COMM */
 };
 
 static inline const char *pfw_kind_name(enum pfw_kind k)
 {
 	return k == PFW_MAJOR ? "major" : "minor";
+}
+
+/* "file", "anon", "shmem"; NULL when unknown */
+static inline const char *pfw_backing_name(enum pfw_backing b)
+{
+	static const char *const names[PFW_BACKING_NR] = {NULL, "file", "anon", "shmem"};
+
+	return (unsigned)b < PFW_BACKING_NR ? names[b] : NULL;
 }
 
 #endif

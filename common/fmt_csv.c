@@ -68,7 +68,8 @@ static void csv_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t
 	bool file;
 
 	if (!table(o, TBL_FAULTS,
-		   "time_ns,pid,tid,comm,kind,addr,ip,path,inode,dev,offset,latency_ns\n") ||
+		   "time_ns,pid,tid,comm,kind,addr,ip,path,inode,dev,offset,latency_ns,"
+		   "backing\n") ||
 	    !ev)
 		return;
 	file = ev->flags & PFW_EV_FILE;
@@ -86,12 +87,15 @@ static void csv_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t
 	dev_field(fp, file, ev->dev_major, ev->dev_minor);
 	u64_field(fp, file, ev->offset);
 	u64_field(fp, ev->flags & PFW_EV_LATENCY, ev->latency_ns);
+	fputc(',', fp);
+	if (pfw_backing_name(ev->backing))
+		fputs(pfw_backing_name(ev->backing), fp);
 	fputc('\n', fp);
 }
 
 #define SUMMARY_HDR                                                                             \
 	"record,pid,tid,comm,path,inode,dev,major,minor,pages,latency_total_ns,latency_min_ns," \
-	"latency_max_ns,cgroup\n"
+	"latency_max_ns,refaults,refaults_untracked,backing,major_file,major_anon,major_shmem,cgroup\n"
 
 static void csv_threads(struct pfw_output *o, const struct pfw_thread_stats *t, size_t n)
 {
@@ -108,7 +112,11 @@ static void csv_threads(struct pfw_output *o, const struct pfw_thread_stats *t, 
 		u64_field(fp, lat, t[i].lat_total_ns);
 		u64_field(fp, lat, t[i].lat_min_ns);
 		u64_field(fp, lat, t[i].lat_max_ns);
-		fputc(',', fp);
+		fprintf(fp, ",%" PRIu64 ",%" PRIu64 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",",
+			t[i].refaults, t[i].untracked,
+			pfw_thread_backing(&t[i]) ? pfw_thread_backing(&t[i]) : "",
+			t[i].major_by[PFW_BACKING_FILE], t[i].major_by[PFW_BACKING_ANON],
+			t[i].major_by[PFW_BACKING_SHMEM]);
 		if (t[i].cgroup)
 			pfw_fput_csv_str(fp, t[i].cgroup);
 		fputc('\n', fp);
@@ -133,7 +141,11 @@ static void csv_files(struct pfw_output *o, const struct pfw_file_stats *f, size
 		u64_field(fp, lat, f[i].lat_total_ns);
 		fputc(',', fp); /* no per-file minimum in the record */
 		u64_field(fp, lat, f[i].lat_max_ns);
-		fputs(",\n", fp); /* a file has no cgroup */
+		u64_field(fp, f[i].file, f[i].refaults);
+		u64_field(fp, f[i].file, f[i].untracked);
+		/* a file has no split by backing, nor a cgroup */
+		fprintf(fp, ",%s,,,,\n",
+			pfw_backing_name(f[i].backing) ? pfw_backing_name(f[i].backing) : "");
 	}
 }
 

@@ -139,6 +139,14 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 		p = put_lit(p, ",\"dev\":null");
 	}
 	p = put_u64_or_null(p, ",\"offset\":", file, ev->offset);
+	p = put_lit(p, ",\"backing\":");
+	if (pfw_backing_name(ev->backing)) {
+		*p++ = '"';
+		p = put_lit(p, pfw_backing_name(ev->backing));
+		*p++ = '"';
+	} else {
+		p = put_lit(p, "null");
+	}
 	p = put_u64_or_null(p, ",\"latency_ns\":", ev->flags & PFW_EV_LATENCY, ev->latency_ns);
 	fwrite(buf, 1, (size_t)(p - buf), fp);
 	if (o->frames && o->nr_frames) {
@@ -185,6 +193,15 @@ static void json_threads(struct pfw_output *o, const struct pfw_thread_stats *t,
 		else
 			fputs("null", fp);
 		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64, t[i].major, t[i].minor);
+		fprintf(fp,
+			",\"refaults\":%" PRIu64 ",\"refaults_untracked\":%" PRIu64 ",\"backing\":",
+			t[i].refaults, t[i].untracked);
+		pfw_fput_json_str(fp, pfw_thread_backing(&t[i]));
+		fprintf(fp,
+			",\"major_file\":%" PRIu64 ",\"major_anon\":%" PRIu64
+			",\"major_shmem\":%" PRIu64,
+			t[i].major_by[PFW_BACKING_FILE], t[i].major_by[PFW_BACKING_ANON],
+			t[i].major_by[PFW_BACKING_SHMEM]);
 		u64_or_null(fp, "latency_total_ns", lat, t[i].lat_total_ns);
 		u64_or_null(fp, "latency_min_ns", lat, t[i].lat_min_ns);
 		u64_or_null(fp, "latency_max_ns", lat, t[i].lat_max_ns);
@@ -205,6 +222,11 @@ static void json_files(struct pfw_output *o, const struct pfw_file_stats *f, siz
 		dev_or_null(fp, f[i].file, f[i].dev_major, f[i].dev_minor);
 		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64 ",\"pages\":%" PRIu64,
 			f[i].major, f[i].minor, f[i].pages);
+		/* a refault is a file page's: none for anonymous memory */
+		u64_or_null(fp, "refaults", f[i].file, f[i].refaults);
+		u64_or_null(fp, "refaults_untracked", f[i].file, f[i].untracked);
+		fputs(",\"backing\":", fp);
+		pfw_fput_json_str(fp, pfw_backing_name(f[i].backing));
 		u64_or_null(fp, "latency_total_ns", lat, f[i].lat_total_ns);
 		u64_or_null(fp, "latency_max_ns", lat, f[i].lat_max_ns);
 		fputs("}\n", fp);
@@ -255,8 +277,10 @@ static void json_run(struct pfw_output *o, const struct pfw_run_info *r)
 	pfw_fput_json_str(fp, r->kernel);
 	fprintf(fp,
 		",\"duration_ns\":%" PRIu64 ",\"faults\":%" PRIu64 ",\"major\":%" PRIu64
-		",\"minor\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"exit_status\":%d",
-		r->duration_ns, r->faults, r->major, r->minor, r->lost, r->exit_status);
+		",\"minor\":%" PRIu64 ",\"refaults\":%" PRIu64 ",\"refaults_untracked\":%" PRIu64
+		",\"lost\":%" PRIu64 ",\"exit_status\":%d",
+		r->duration_ns, r->faults, r->major, r->minor, r->refaults, r->untracked, r->lost,
+		r->exit_status);
 	if (r->limits && *r->limits) {
 		fputs(",\"limits\":", fp);
 		pfw_fput_json_str(fp, r->limits);

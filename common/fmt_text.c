@@ -119,8 +119,13 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	size_t n;
 
 	if (!o->header_done) {
-		fprintf(fp, "%14s %7s %7s %-16s %-5s %11s %-18s %s %s\n", "TIME(s)", "PID", "TID",
-			"COMM", "KIND", "LAT(us)", "ADDRESS", "FILE", "OFFSET");
+		if (pfw_verbose)
+			fprintf(fp, "%14s %7s %7s %-16s %-5s %-7s %11s %-18s %s %s\n", "TIME(s)",
+				"PID", "TID", "COMM", "KIND", "BACKING", "LAT(us)", "ADDRESS",
+				"FILE", "OFFSET");
+		else
+			fprintf(fp, "%14s %7s %7s %-16s %-5s %11s %-18s %s %s\n", "TIME(s)", "PID",
+				"TID", "COMM", "KIND", "LAT(us)", "ADDRESS", "FILE", "OFFSET");
 		o->header_done = true;
 		o->state |= ST_PRINTED;
 	}
@@ -161,6 +166,13 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	n = strlen(pfw_kind_name(ev->kind));
 	p = put_left(p, pfw_kind_name(ev->kind), n, 5);
 	*p++ = ' ';
+	if (pfw_verbose) {
+		const char *b = pfw_backing_name(ev->backing);
+
+		b = b ? b : "-";
+		p = put_left(p, b, strlen(b), 7);
+		*p++ = ' ';
+	}
 	if (ev->flags & PFW_EV_LATENCY) {
 		char lat[32];
 
@@ -216,40 +228,83 @@ static const char *lat_col(char *buf, size_t len, uint64_t count, uint64_t ns, u
 	return fixed3(buf, len, ns, div);
 }
 
+/* a count that the bounded page set may have undercounted: ">=N" */
+static const char *bound_col(char *buf, size_t len, uint64_t v, bool lower_bound)
+{
+	snprintf(buf, len, "%s%" PRIu64, lower_bound ? ">=" : "", v);
+	return buf;
+}
+
+/* -v: which backings a thread's major faults had, "file" or "file:12,anon:3" */
+static const char *backing_col(char *buf, size_t len, const uint64_t by[PFW_BACKING_NR])
+{
+	unsigned kinds = 0;
+	size_t n = 0;
+
+	for (int b = 0; b < PFW_BACKING_NR; b++)
+		kinds += by[b] != 0;
+	buf[0] = '\0';
+	for (int b = 1; b <= PFW_BACKING_NR && n < len; b++) {
+		int k = b % PFW_BACKING_NR; /* unknown ("-") last */
+		const char *name = pfw_backing_name(k);
+
+		if (!by[k])
+			continue;
+		if (kinds == 1)
+			return name ? name : "-";
+		n += (size_t)snprintf(buf + n, len - n, "%s%s:%" PRIu64, n ? "," : "",
+				      name ? name : "-", by[k]);
+	}
+	return kinds ? buf : "-";
+}
+
 static void text_threads(struct pfw_output *o, const struct pfw_thread_stats *t, size_t n)
 {
 	FILE *fp = o->fp;
-	char a[32], b[32], c[32], d[32], comm[PFW_COMM_LEN + 1];
-
-	/* -v: which cgroup (container, service) each thread ran in */
-	bool cg = pfw_verbose > 0;
+	char a[32], b[32], c[32], d[32], r[32], bk[128], comm[PFW_COMM_LEN + 1];
 
 	begin_table(o);
-	fprintf(fp, "%7s %7s %-16s %8s %8s %12s %11s %11s %11s%s\n", "PID", "TID", "COMM", "MAJOR",
-		"MINOR", "TOTAL_MS", "AVG_US", "MAX_US", "MIN_US", cg ? " CGROUP" : "");
+	fprintf(fp, "%7s %7s %-16s %8s %8s %8s %12s %11s %11s %11s%s\n", "PID", "TID", "COMM",
+		"MAJOR", "MINOR", "REFAULTS", "TOTAL_MS", "AVG_US", "MAX_US", "MIN_US",
+		pfw_verbose ? " BACKING CGROUP" : "");
 	for (size_t i = 0; i < n; i++) {
 		memcpy(comm, t[i].comm, PFW_COMM_LEN);
 		comm[PFW_COMM_LEN] = '\0';
 		fprintf(fp, "%7d %7d ", t[i].pid, t[i].tid);
 		put_col(fp, comm[0] ? comm : NULL, 16);
-		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %12s %11s %11s %11s", t[i].major, t[i].minor,
+		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %8s %12s %11s %11s %11s", t[i].major,
+			t[i].minor, bound_col(r, sizeof(r), t[i].refaults, t[i].untracked > 0),
 			lat_col(a, sizeof(a), t[i].lat_count, t[i].lat_total_ns, 1000000),
 			lat_col(b, sizeof(b), t[i].lat_count,
 				t[i].lat_count ? t[i].lat_total_ns / t[i].lat_count : 0, 1000),
 			lat_col(c, sizeof(c), t[i].lat_count, t[i].lat_max_ns, 1000),
 			lat_col(d, sizeof(d), t[i].lat_count, t[i].lat_min_ns, 1000));
-		if (cg) {
-			fputc(' ', fp);
+		/* -v: how the majors split, and the cgroup (container, service) */
+		if (pfw_verbose) {
+			fprintf(fp, " %-7s ", backing_col(bk, sizeof(bk), t[i].major_by));
 			pfw_fput_text_str(fp, t[i].cgroup ? t[i].cgroup : "-");
 		}
 		fputc('\n', fp);
 	}
 }
 
+/* the share of a file's major faults that were refaults, "37.5%" */
+static const char *share_col(char *buf, size_t len, const struct pfw_file_stats *f)
+{
+	uint64_t permille;
+
+	if (!f->file || !f->major)
+		return "-";
+	permille = (f->refaults * 1000 + f->major / 2) / f->major;
+	snprintf(buf, len, "%s%" PRIu64 ".%" PRIu64 "%%", f->untracked ? ">=" : "", permille / 10,
+		 permille % 10);
+	return buf;
+}
+
 static void text_files(struct pfw_output *o, const struct pfw_file_stats *f, size_t n)
 {
 	FILE *fp = o->fp;
-	char a[32], b[32], c[32], esc[256];
+	char a[32], b[32], c[32], pg[32], rf[32], sh[32], esc[256];
 	size_t w = 4;
 
 	for (size_t i = 0; i < n; i++) {
@@ -260,16 +315,25 @@ static void text_files(struct pfw_output *o, const struct pfw_file_stats *f, siz
 			w = l;
 	}
 	begin_table(o);
-	fprintf(fp, "%-*s %8s %8s %8s %12s %11s %11s\n", (int)w, "FILE", "MAJOR", "MINOR", "PAGES",
-		"TOTAL_MS", "AVG_US", "MAX_US");
+	fprintf(fp, "%-*s %8s %8s %8s %8s %8s %12s %11s %11s%s\n", (int)w, "FILE", "MAJOR", "MINOR",
+		"PAGES", "REFAULTS", "REFAULT%", "TOTAL_MS", "AVG_US", "MAX_US",
+		pfw_verbose ? " BACKING" : "");
 	for (size_t i = 0; i < n; i++) {
+		const char *bk = pfw_backing_name(f[i].backing);
+
 		put_col(fp, f[i].path, w);
-		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %12s %11s %11s\n", f[i].major,
-			f[i].minor, f[i].pages,
+		fprintf(fp, "%8" PRIu64 " %8" PRIu64 " %8s %8s %8s %12s %11s %11s", f[i].major,
+			f[i].minor, bound_col(pg, sizeof(pg), f[i].pages, f[i].untracked > 0),
+			f[i].file ? bound_col(rf, sizeof(rf), f[i].refaults, f[i].untracked > 0)
+				  : "-",
+			share_col(sh, sizeof(sh), &f[i]),
 			lat_col(a, sizeof(a), f[i].lat_count, f[i].lat_total_ns, 1000000),
 			lat_col(b, sizeof(b), f[i].lat_count,
 				f[i].lat_count ? f[i].lat_total_ns / f[i].lat_count : 0, 1000),
 			lat_col(c, sizeof(c), f[i].lat_count, f[i].lat_max_ns, 1000));
+		if (pfw_verbose)
+			fprintf(fp, " %s", bk ? bk : "-");
+		fputc('\n', fp);
 	}
 }
 
@@ -332,12 +396,14 @@ static void text_run(struct pfw_output *o, const struct pfw_run_info *r)
 	begin_table(o);
 	fprintf(fp,
 		"run: backend=%s attach=%s kernel=%s duration=%" PRIu64 ".%06" PRIu64
-		"s faults=%" PRIu64 " major=%" PRIu64 " minor=%" PRIu64 " lost=%" PRIu64
-		" exit_status=%d",
+		"s faults=%" PRIu64 " major=%" PRIu64 " minor=%" PRIu64 " refaults=%" PRIu64,
 		r->backend ? r->backend : "-", r->attach ? r->attach : "-",
 		r->kernel ? r->kernel : "-", r->duration_ns / 1000000000,
-		(r->duration_ns % 1000000000) / 1000, r->faults, r->major, r->minor, r->lost,
-		r->exit_status);
+		(r->duration_ns % 1000000000) / 1000, r->faults, r->major, r->minor, r->refaults);
+	/* the page set was full: refaults is a lower bound, by at most this */
+	if (r->untracked)
+		fprintf(fp, " refaults_untracked=%" PRIu64, r->untracked);
+	fprintf(fp, " lost=%" PRIu64 " exit_status=%d", r->lost, r->exit_status);
 	if (r->limits && *r->limits) {
 		fputs(" limits=", fp);
 		pfw_fput_text_str(fp, r->limits);

@@ -20,6 +20,7 @@ struct label {
 	char *key; /* NULL: free slot */
 	uint64_t hash;
 	uint64_t major, minor; /* since the value was first seen */
+	uint64_t refaults;     /* file family only */
 	uint64_t last_ns;      /* last fault folded in */
 	bool named;
 };
@@ -28,7 +29,7 @@ struct family {
 	struct label *v;
 	size_t cap, used; /* slots, slots in use */
 	size_t named, max_named;
-	uint64_t other_major, other_minor;
+	uint64_t other_major, other_minor, other_refaults;
 };
 
 struct pfw_metrics {
@@ -39,6 +40,7 @@ struct pfw_metrics {
 	uint64_t lat_sum_ns[2];
 	bool lat_sum_unknown[2];
 	uint64_t lost;
+	uint64_t untracked; /* refaults: faults on pages the page set could not hold */
 	char *info[4];
 };
 
@@ -171,6 +173,22 @@ void pfw_metrics_count(struct pfw_metrics *m, enum pfw_family fam, const char *k
 	}
 }
 
+void pfw_metrics_count_refaults(struct pfw_metrics *m, const char *key, uint64_t refaults,
+				uint64_t untracked)
+{
+	struct family *fa = &m->fam[PFW_FAM_FILE];
+	struct label *l = find(fa, key, hash_str(key));
+
+	m->untracked += untracked;
+	if (!refaults)
+		return;
+	/* as its faults a moment ago: the value keeps its count, [other] what is not named */
+	if (l)
+		l->refaults += refaults;
+	if (!l || !l->named)
+		fa->other_refaults += refaults;
+}
+
 static void settle_family(struct family *fa, uint64_t now_ns, uint64_t ttl_ns)
 {
 	/* age out: an exited process' comm, a file nobody faults on any more */
@@ -255,26 +273,40 @@ size_t pfw_metrics_named(const struct pfw_metrics *m, enum pfw_family fam)
 	return m->fam[fam].named;
 }
 
+/* the exported series of @key: named, or NULL (also for "[other]") */
+static const struct label *exported(const struct family *fa, const char *key)
+{
+	for (size_t i = 0; i < fa->cap; i++) {
+		const struct label *l = &fa->v[i];
+
+		if (l->key && l->named && !strcmp(l->key, key))
+			return l;
+	}
+	return NULL;
+}
+
 bool pfw_metrics_value(const struct pfw_metrics *m, enum pfw_family fam, const char *key,
 		       uint64_t *major, uint64_t *minor)
 {
 	const struct family *fa = &m->fam[fam];
+	const struct label *l = strcmp(key, PFW_METRICS_OTHER) ? exported(fa, key) : NULL;
 
-	if (!strcmp(key, PFW_METRICS_OTHER)) {
-		*major = fa->other_major;
-		*minor = fa->other_minor;
-		return true;
-	}
-	for (size_t i = 0; i < fa->cap; i++) {
-		const struct label *l = &fa->v[i];
+	if (!l && strcmp(key, PFW_METRICS_OTHER))
+		return false;
+	*major = l ? l->major : fa->other_major;
+	*minor = l ? l->minor : fa->other_minor;
+	return true;
+}
 
-		if (l->key && l->named && !strcmp(l->key, key)) {
-			*major = l->major;
-			*minor = l->minor;
-			return true;
-		}
-	}
-	return false;
+bool pfw_metrics_refaults(const struct pfw_metrics *m, const char *key, uint64_t *refaults)
+{
+	const struct family *fa = &m->fam[PFW_FAM_FILE];
+	const struct label *l = strcmp(key, PFW_METRICS_OTHER) ? exported(fa, key) : NULL;
+
+	if (!l && strcmp(key, PFW_METRICS_OTHER))
+		return false;
+	*refaults = l ? l->refaults : fa->other_refaults;
+	return true;
 }
 
 /* length of the valid UTF-8 sequence at @s (no overlongs, no surrogates), 0 if invalid */
@@ -364,6 +396,38 @@ static void put_family(const struct pfw_metrics *m, FILE *fp, bool om, enum pfw_
 		fprintf(fp, "%s{%s=\"%s\",kind=\"%s\"} %" PRIu64 "\n", name, fam_label[f],
 			PFW_METRICS_OTHER, kind_names[k], k ? fa->other_major : fa->other_minor);
 	}
+}
+
+/*
+ * Refaults by file, under the file family's label rule: a named file's
+ * series counts its refaults since pfwatch first saw it, the rest go to
+ * [other], so the sum is every refault. Exported only where major faults
+ * are traced (a refault is a major fault).
+ */
+static void put_refaults(const struct pfw_metrics *m, FILE *fp, bool om)
+{
+	static const char name[] = "pfwatch_file_refaults_total";
+	const struct family *fa = &m->fam[PFW_FAM_FILE];
+
+	if (!(m->lim.kinds & PFW_WANT_MAJOR))
+		return;
+	head(fp, om, name, "counter",
+	     "Major faults on file pages that faulted earlier (evicted and read again), by "
+	     "file (the file family's series; the rest in [other]).");
+	for (size_t i = 0; i < fa->cap; i++) {
+		const struct label *l = &fa->v[i];
+
+		if (!l->key || !l->named)
+			continue;
+		fprintf(fp, "%s{file=\"", name);
+		pfw_metrics_put_label(fp, l->key);
+		fprintf(fp, "\"} %" PRIu64 "\n", l->refaults);
+	}
+	fprintf(fp, "%s{file=\"%s\"} %" PRIu64 "\n", name, PFW_METRICS_OTHER, fa->other_refaults);
+	head(fp, om, "pfwatch_refaults_untracked_total", "counter",
+	     "Faults on file pages the bounded page set could not hold: refaults are lower "
+	     "bounds by at most this much.");
+	fprintf(fp, "pfwatch_refaults_untracked_total %" PRIu64 "\n", m->untracked);
 }
 
 /* pfwatch's own cost, read now (the process_* names client libraries use) */
@@ -484,6 +548,7 @@ void pfw_metrics_render(const struct pfw_metrics *m, FILE *fp, bool om)
 	put_family(m, fp, om, PFW_FAM_CGROUP, "pfwatch_cgroup_faults_total",
 		   "Faults by cgroup v2 path of the faulting process (bounded; the rest in "
 		   "[other]).");
+	put_refaults(m, fp, om);
 	put_hist(m, fp, om);
 	head(fp, om, "pfwatch_lost_events_total", "counter",
 	     "Fault events the kernel dropped or pfwatch could not keep: the counts above "

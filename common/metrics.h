@@ -56,6 +56,13 @@ void pfw_metrics_free(struct pfw_metrics *m);
  */
 void pfw_metrics_count(struct pfw_metrics *m, enum pfw_family fam, const char *key, uint64_t major,
 		       uint64_t minor, uint64_t now_ns);
+/*
+ * pfw_metrics_count_refaults() - fold @refaults (and @untracked: faults on
+ * pages the page set could not hold) of file @key in, right after its
+ * pfw_metrics_count(): by its series if named, else by "[other]".
+ */
+void pfw_metrics_count_refaults(struct pfw_metrics *m, const char *key, uint64_t refaults,
+				uint64_t untracked);
 /* promotions and ageing, once per refresh */
 void pfw_metrics_settle(struct pfw_metrics *m, uint64_t now_ns);
 
@@ -73,6 +80,8 @@ size_t pfw_metrics_named(const struct pfw_metrics *m, enum pfw_family fam);
 /* the value of a series, "[other]" for the fold; false if not exported */
 bool pfw_metrics_value(const struct pfw_metrics *m, enum pfw_family fam, const char *key,
 		       uint64_t *major, uint64_t *minor);
+/* the refaults of file @key's series, "[other]" for the fold; false if not exported */
+bool pfw_metrics_refaults(const struct pfw_metrics *m, const char *key, uint64_t *refaults);
 
 /*
  * pfw_metrics_render() - the exposition to @fp: Prometheus text 0.0.4, or

@@ -25,6 +25,7 @@ enum pfw_view_id {
 	PFW_VIEW_HIST,
 	PFW_VIEW_FOLDED,
 	PFW_VIEW_CALLSITES,
+	PFW_VIEW_HEATMAP,
 };
 
 enum pfw_format_id {
@@ -61,6 +62,7 @@ struct pfw_opts {
 	bool validate;
 	const char *input;
 	const char *svg;
+	bool ascii;             /* --ascii: the heatmap in plain ASCII on a terminal too */
 	const char *user;       /* -u */
 	int verbose;
 	bool quiet;

@@ -24,6 +24,7 @@ struct pfw_run_info {
 	const char *limits;   /* what the mode could not see, or NULL */
 	uint64_t duration_ns;
 	uint64_t faults, major, minor, lost;
+	uint64_t refaults, untracked; /* pfw_totals' */
 	int exit_status;      /* the command's, or pfwatch's own */
 };
 
@@ -108,10 +109,13 @@ extern const struct pfw_view pfw_view_hist;
 extern const struct pfw_view pfw_view_folded;
 extern const struct pfw_view pfw_view_callsites;
 extern const struct pfw_view pfw_view_top;
+extern const struct pfw_view pfw_view_heatmap;
 
 /* views.c helpers the other views share */
 void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r);
 void pfw_view_check_io(struct pfw_session *s);
+/* the run record, then flush and note a write error: how a view ends */
+void pfw_view_finish(struct pfw_session *s, const struct pfw_run_info *r);
 
 /*
  * --svg: a self-contained flame graph (inline script: hover details, click
@@ -120,5 +124,7 @@ void pfw_view_check_io(struct pfw_session *s);
  */
 int pfw_svg_write(const char *path, const char *title, const char *const *stacks,
 		  const uint64_t *counts, size_t n);
+/* @s as SVG/XML text: markup escaped, invalid UTF-8 and controls as '?' */
+void pfw_svg_put_text(FILE *fp, const char *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "maps.h"
 #include "output.h"
 #include "replay.h"
+#include "backing.h"
 #include "session.h"
 #include "symbolize.h"
 
@@ -399,6 +400,14 @@ static bool parse_line(struct pfw_maps *maps, const char *line, size_t len, stru
 					return false;
 				ev->offset = (uint64_t)v;
 			}
+		} else if (!strcmp(key, "backing")) {
+			if (!null(&j)) {
+				if (!str(&j, buf, sizeof(buf)))
+					return false;
+				for (int b = 1; b < PFW_BACKING_NR; b++)
+					if (!strcmp(buf, pfw_backing_name((enum pfw_backing)b)))
+						ev->backing = (enum pfw_backing)b;
+			}
 		} else if (!strcmp(key, "latency_ns")) {
 			if (!null(&j)) {
 				if (!num(&j, &v))
@@ -472,6 +481,8 @@ static const struct pfw_view *view_of(enum pfw_view_id v)
 		return &pfw_view_folded;
 	case PFW_VIEW_CALLSITES:
 		return &pfw_view_callsites;
+	case PFW_VIEW_HEATMAP:
+		return &pfw_view_heatmap;
 	case PFW_VIEW_TOP: /* a recording has no "live": its tables once */
 	case PFW_VIEW_SUMMARY:
 	default:
@@ -504,7 +515,9 @@ int pfw_replay(const struct pfw_opts *opts)
 			fclose(in);
 		return PFW_EXIT_RUNTIME;
 	}
-	out.tty = false; /* top of a recording: plain tables */
+	/* top of a recording: plain tables; a heatmap keeps its shades on a terminal */
+	if (opts->view != PFW_VIEW_HEATMAP)
+		out.tty = false;
 	s.out = &out;
 	s.view = view_of(opts->view);
 	s.maps = pfw_maps_new();
@@ -550,6 +563,13 @@ int pfw_replay(const struct pfw_opts *opts)
 			continue;
 		if (!r->ev.path)
 			r->ev.path = "[unknown]";
+		/*
+		 * A recording made before "backing" existed: a mapping without
+		 * a file is anonymous memory; a file's is not known here (this
+		 * machine's mounts say nothing about the recorded one's).
+		 */
+		if (!r->ev.backing && !(r->ev.flags & PFW_EV_FILE))
+			r->ev.backing = pfw_backing_of(&r->ev);
 		if (r->has_stack) {
 			r->ev.stack = r->ips;
 			r->ev.nr_stack = (uint32_t)r->nr_fr;
@@ -557,7 +577,8 @@ int pfw_replay(const struct pfw_opts *opts)
 		/* the recorded frames, never this machine's binaries (or none) */
 		pfw_stack_given(r->fr, r->nr_fr);
 		s.nr_emitted++;
-		pfw_agg_add(s.agg, &r->ev);
+		/* refaults are decided again, in the recorded order, and marked for the views */
+		r->ev.flags |= pfw_agg_add(s.agg, &r->ev, NULL);
 		if (s.view->event)
 			s.view->event(&s, &r->ev);
 		pfw_stack_given(NULL, 0);
@@ -581,6 +602,8 @@ int pfw_replay(const struct pfw_opts *opts)
 		info.faults = t->faults;
 		info.major = t->major;
 		info.minor = t->minor;
+		info.refaults = t->refaults;
+		info.untracked = t->untracked;
 	}
 	s.lost = run.lost;
 	if (!out.err)

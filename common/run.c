@@ -353,6 +353,8 @@ static const struct pfw_view *view_of(enum pfw_view_id v)
 		return &pfw_view_folded;
 	case PFW_VIEW_CALLSITES:
 		return &pfw_view_callsites;
+	case PFW_VIEW_HEATMAP:
+		return &pfw_view_heatmap;
 	case PFW_VIEW_TOP:
 		return &pfw_view_top;
 	default:
@@ -696,6 +698,8 @@ stop:
 		info.faults = t->faults;
 		info.major = t->major;
 		info.minor = t->minor;
+		info.refaults = t->refaults;
+		info.untracked = t->untracked;
 		info.lost = s.lost;
 		info.exit_status = rc;
 	}

@@ -55,6 +55,7 @@ struct path_slot {
 	char *path; /* NULL: empty */
 	uint64_t hash;
 	uint64_t n[2]; /* [enum pfw_kind] */
+	uint64_t refaults, untracked;
 };
 
 struct pfw_serve {
@@ -326,7 +327,7 @@ static uint64_t path_hash(const char *s)
 	return h | 1;
 }
 
-static void paths_add(struct pfw_serve *sv, const char *path, enum pfw_kind kind)
+static void paths_add(struct pfw_serve *sv, const char *path, const struct pfw_event *ev)
 {
 	uint64_t h = path_hash(path);
 	size_t mask, i;
@@ -360,7 +361,9 @@ static void paths_add(struct pfw_serve *sv, const char *path, enum pfw_kind kind
 		sv->paths[i].hash = h;
 		sv->paths_n++;
 	}
-	sv->paths[i].n[kind]++;
+	sv->paths[i].n[ev->kind]++;
+	sv->paths[i].refaults += !!(ev->flags & PFW_EV_REFAULT);
+	sv->paths[i].untracked += !!(ev->flags & PFW_EV_UNTRACKED);
 }
 
 /* fold the interval's names in and start the next interval empty */
@@ -373,6 +376,7 @@ static void paths_fold(struct pfw_serve *sv, uint64_t now)
 			continue;
 		pfw_metrics_count(sv->m, PFW_FAM_FILE, p->path, p->n[PFW_MAJOR], p->n[PFW_MINOR],
 				  now);
+		pfw_metrics_count_refaults(sv->m, p->path, p->refaults, p->untracked);
 		free(p->path);
 	}
 	free(sv->paths);
@@ -445,6 +449,8 @@ static struct pfw_agg *diff(struct pfw_agg *cum, struct pfw_agg *prev)
 		if (j < npt && pt[j].tid == ct[i].tid) {
 			d.major = delta(ct[i].major, pt[j].major);
 			d.minor = delta(ct[i].minor, pt[j].minor);
+			d.refaults = delta(ct[i].refaults, pt[j].refaults);
+			d.untracked = delta(ct[i].untracked, pt[j].untracked);
 			d.lat_count = delta(ct[i].lat_count, pt[j].lat_count);
 			d.lat_total_ns = delta(ct[i].lat_total_ns, pt[j].lat_total_ns);
 		}
@@ -461,6 +467,8 @@ static struct pfw_agg *diff(struct pfw_agg *cum, struct pfw_agg *prev)
 			d.major = delta(cf[i].major, pf[j].major);
 			d.minor = delta(cf[i].minor, pf[j].minor);
 			d.pages = 0;
+			d.refaults = delta(cf[i].refaults, pf[j].refaults);
+			d.untracked = delta(cf[i].untracked, pf[j].untracked);
 			d.lat_count = delta(cf[i].lat_count, pf[j].lat_count);
 			d.lat_total_ns = delta(cf[i].lat_total_ns, pf[j].lat_total_ns);
 		}
@@ -503,9 +511,12 @@ static void fold(struct pfw_serve *sv, struct pfw_agg *inc, uint64_t now)
 				t[i].lat_total_ns);
 	}
 	if (sv->kernel)
-		for (size_t i = 0; i < nf; i++)
+		for (size_t i = 0; i < nf; i++) {
 			pfw_metrics_count(sv->m, PFW_FAM_FILE, f[i].path ? f[i].path : "[unknown]",
 					  f[i].major, f[i].minor, now);
+			pfw_metrics_count_refaults(sv->m, f[i].path ? f[i].path : "[unknown]",
+						   f[i].refaults, f[i].untracked);
+		}
 	else
 		paths_fold(sv, now);
 	pfw_metrics_add_totals(sv->m, tot->major, tot->minor, tot->hist);
@@ -554,6 +565,8 @@ static void refresh(struct pfw_serve *sv, struct pfw_session *s, bool final)
 	} else {
 		/* streamed faults: s->agg holds exactly the faults since the last refresh */
 		inc = s->agg;
+		/* the distinct file pages of the whole run decide refaults */
+		pfw_agg_take_pages(fresh, inc);
 		s->agg = fresh;
 	}
 	if (inc) {
@@ -835,7 +848,7 @@ static void metrics_event(struct pfw_session *s, const struct pfw_event *ev)
 	if (!cur || cur->kernel)
 		return;
 	cg_of(cur, ev->pid);
-	paths_add(cur, ev->path ? ev->path : "[unknown]", ev->kind);
+	paths_add(cur, ev->path ? ev->path : "[unknown]", ev);
 	if (ev->flags & PFW_EV_LATENCY)
 		pfw_metrics_add_lat_sum(cur->m, ev->kind, ev->latency_ns);
 }

@@ -18,6 +18,7 @@
 
 #include "agg.h"
 #include "cgroup.h"
+#include "backing.h"
 #include "log.h"
 #include "maps.h"
 #include "output.h"
@@ -137,7 +138,14 @@ static void resolve_path(struct pfw_session *s, struct pfw_event *ev)
 		m = pfw_maps_find(s->maps, ev->pid, ev->addr);
 		if (!m && may_reload(ev->pid) && pfw_maps_load_proc(s->maps, "/proc", ev->pid) == 0)
 			m = pfw_maps_find(s->maps, ev->pid, ev->addr);
-		if (m)
+		/*
+		 * The backend read the vma and it had no file: a file mapped
+		 * at that address now came later (the maps are read after the
+		 * fault), and must not take the fault.
+		 */
+		if (m && m->file && ev->backing == PFW_BACKING_ANON)
+			ev->path = "[anon]";
+		else if (m)
 			from_mapping(ev, m);
 	}
 	if (!ev->path)
@@ -169,10 +177,14 @@ void pfw_session_emit(struct pfw_session *s, struct pfw_event *ev)
 		return;
 	if (!ev->path)
 		resolve_path(s, ev);
+	if (ev->backing == PFW_BACKING_UNKNOWN)
+		ev->backing = pfw_backing_of(ev);
 	s->nr_emitted++;
+	/* refaults are marked on the event for the views (heatmap) */
 	if (!s->kernel_aggregates) {
-		struct pfw_thread_stats *t = pfw_agg_add(s->agg, ev);
+		struct pfw_thread_stats *t;
 
+		ev->flags |= pfw_agg_add(s->agg, ev, &t);
 		/* once per thread row, while the process most likely lives */
 		if (t && !t->cgroup_looked) {
 			const char *known = pfw_maps_cgroup(s->maps, ev->pid);

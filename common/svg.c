@@ -153,6 +153,11 @@ static void xml_put(FILE *fp, const char *str)
 	}
 }
 
+void pfw_svg_put_text(FILE *fp, const char *s)
+{
+	xml_put(fp, s);
+}
+
 static void colour(const char *name, unsigned depth, char *buf, size_t len)
 {
 	uint32_t h = 2166136261u;

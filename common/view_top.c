@@ -42,6 +42,8 @@ struct row {
 	char name[512];
 	char id[32];
 	uint64_t major, minor, pages, lat_count, lat_total_ns, lat_max_ns;
+	uint64_t refaults, untracked;
+	bool has_refaults; /* a file, or a thread: anonymous memory has none */
 };
 
 static int by_sort(const void *pa, const void *pb)
@@ -76,6 +78,9 @@ static size_t build_rows(struct pfw_session *s, struct row **out)
 			r[n].lat_count = f[i].lat_count;
 			r[n].lat_total_ns = f[i].lat_total_ns;
 			r[n].lat_max_ns = f[i].lat_max_ns;
+			r[n].refaults = f[i].refaults;
+			r[n].untracked = f[i].untracked;
+			r[n].has_refaults = f[i].file;
 		}
 	} else {
 		size_t nt = pfw_agg_threads(s->agg, &t);
@@ -101,6 +106,9 @@ static size_t build_rows(struct pfw_session *s, struct row **out)
 			}
 			x->major += t[i].major;
 			x->minor += t[i].minor;
+			x->refaults += t[i].refaults;
+			x->untracked += t[i].untracked;
+			x->has_refaults = true;
 			x->pages++; /* threads, for the process grouping */
 			x->lat_count += t[i].lat_count;
 			x->lat_total_ns += t[i].lat_total_ns;
@@ -154,15 +162,15 @@ static void render(struct pfw_session *s, void (*emit)(int y, const char *line, 
 		 group_name(), top.sort == S_MAJOR ? "major" : "latency");
 	emit(1, line, false);
 	if (top.group == G_FILE)
-		snprintf(line, sizeof(line), "%8s %8s %8s %11s %11s %12s  %s", "MAJOR", "MINOR",
-			 "PAGES", "AVG_US", "MAX_US", "TOTAL_MS", "FILE");
+		snprintf(line, sizeof(line), "%8s %8s %8s %11s %11s %12s %8s  %s", "MAJOR", "MINOR",
+			 "PAGES", "AVG_US", "MAX_US", "TOTAL_MS", "REFAULTS", "FILE");
 	else
-		snprintf(line, sizeof(line), "%8s %8s %8s %11s %11s %12s  %-15s %s", "MAJOR",
+		snprintf(line, sizeof(line), "%8s %8s %8s %11s %11s %12s %8s  %-15s %s", "MAJOR",
 			 "MINOR", top.group == G_PROC ? "THREADS" : "", "AVG_US", "MAX_US",
-			 "TOTAL_MS", top.group == G_PROC ? "PID" : "PID/TID", "COMM");
+			 "TOTAL_MS", "REFAULTS", top.group == G_PROC ? "PID" : "PID/TID", "COMM");
 	emit(3, line, true);
 	for (size_t i = 0; i < n && (int)i < max_rows; i++) {
-		char pages[24] = "", ms[32];
+		char pages[24] = "", ms[32], rf[32] = "-";
 
 		fmt_us(avg, sizeof(avg), r[i].lat_count,
 		       r[i].lat_count ? r[i].lat_total_ns / r[i].lat_count : 0);
@@ -170,14 +178,19 @@ static void render(struct pfw_session *s, void (*emit)(int y, const char *line, 
 		fmt_us(ms, sizeof(ms), r[i].lat_count, r[i].lat_total_ns / 1000);
 		if (top.group != G_THREAD)
 			snprintf(pages, sizeof(pages), "%" PRIu64, r[i].pages);
+		/* ">=": the page set was full, a lower bound */
+		if (r[i].has_refaults)
+			snprintf(rf, sizeof(rf), "%s%" PRIu64, r[i].untracked ? ">=" : "",
+				 r[i].refaults);
 		if (top.group == G_FILE)
 			snprintf(line, sizeof(line),
-				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s  %s", r[i].major,
-				 r[i].minor, pages, avg, mx, ms, r[i].name);
+				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s %8s  %s", r[i].major,
+				 r[i].minor, pages, avg, mx, ms, rf, r[i].name);
 		else
 			snprintf(line, sizeof(line),
-				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s  %-15s %s",
-				 r[i].major, r[i].minor, pages, avg, mx, ms, r[i].id, r[i].name);
+				 "%8" PRIu64 " %8" PRIu64 " %8s %11s %11s %12s %8s  %-15s %s",
+				 r[i].major, r[i].minor, pages, avg, mx, ms, rf, r[i].id,
+				 r[i].name);
 		emit(4 + (int)i, line, false);
 	}
 	free(r);

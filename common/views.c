@@ -165,6 +165,13 @@ void pfw_view_check_io(struct pfw_session *s)
 	check_io(s);
 }
 
+void pfw_view_finish(struct pfw_session *s, const struct pfw_run_info *r)
+{
+	print_run(s, r);
+	fflush(s->out->fp);
+	check_io(s);
+}
+
 static int events_begin(struct pfw_session *s)
 {
 	s->out->fmt->fault(s->out, NULL, 0);

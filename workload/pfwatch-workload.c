@@ -10,6 +10,27 @@
  * page at once would make the loser wait on the folio lock, return
  * VM_FAULT_RETRY and be accounted major again on the retry (FAULT_FLAG_TRIED,
  * mm_account_fault() since 5.9), so shared pages would break exactness.
+ *
+ * Refaults on purpose: --rounds=R plays the access sequence R times and
+ * evicts the file between rounds (the mappings' page tables zapped, the
+ * pages dropped from the cache, checked with mincore()), so a page touched
+ * again is read again: a refault. --hot=PCT makes the later rounds touch
+ * only the first PCT% of each slice (a band read again and again).
+ *
+ * Swap-ins on purpose: --memory=anon (private anonymous memory, written at
+ * setup) or --memory=shmem (a memfd, written with pwrite(): no fault) is
+ * swapped out with MADV_PAGEOUT before every round (swap must be on). Swap
+ * readahead may bring a neighbour back before its touch, which is then
+ * minor, so these modes do not predict: each touch asks mincore() first and
+ * counts the touches of pages that were out (a swap-in, a major fault), and
+ * every thread reports its own majflt (RUSAGE_THREAD) for comparison.
+ *
+ * --kernel-evicts leaves the eviction between rounds to the kernel (run it
+ * under a memory limit smaller than the file): the file is evicted at the
+ * start only, and each touch asks mincore() first, so the majors and
+ * refaults are counted as they happen. With one thread per page and
+ * readahead off nothing can evict a page between the look and the touch
+ * but the toucher's own fault, so the count is exact.
  */
 #include "config.h"
 
@@ -19,6 +40,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -34,6 +56,14 @@
 #include <unistd.h>
 
 #define PROG "pfwatch-workload"
+
+enum memory {
+	MEM_FILE,
+	MEM_ANON,
+	MEM_SHMEM,
+};
+
+static const char *const memory_names[] = {"file", "anon", "shmem"};
 
 enum pattern {
 	PAT_SEQ,
@@ -53,6 +83,9 @@ struct conf {
 	uint64_t accesses; /* per thread; 0 = the thread's slice size */
 	uint64_t delay_us;
 	uint64_t seed;
+	uint64_t rounds;
+	uint64_t hot_pct; /* rounds after the first touch this share of each slice */
+	enum memory memory;
 	bool exact;
 	bool evict;
 	bool expect;
@@ -61,6 +94,7 @@ struct conf {
 	bool json;
 	bool wait_start;
 	bool wait_end;
+	bool kernel_evicts;
 	const char *status_file;
 };
 
@@ -73,9 +107,19 @@ struct worker {
 	unsigned idx;
 	uint64_t touched; /* distinct pages */
 	pid_t tid;
+	pthread_barrier_t *start, *end; /* rounds: the main thread evicts between them */
+	sem_t *done;			/* posted after the last round; the thread then sleeps */
+	unsigned char *round_seen;	/* the round's distinct pages, one byte per page */
+	uint64_t swapins;		/* anon/shmem: touches of pages that were out */
+	uint64_t swapin_refaults;	/* shmem: of those, on pages touched in an earlier round */
+	uint64_t seen_major, seen_refaults; /* --kernel-evicts: touches of pages that were out */
+	long majflt; /* its majflt, read from /proc once it sleeps for good */
+	int err;
 };
 
 static long page_size;
+/* --reclaim: a cgroup's memory.reclaim, for memory MADV_PAGEOUT leaves alone */
+static const char *reclaim_path;
 
 static void usage(FILE *f)
 {
@@ -91,10 +135,24 @@ static void usage(FILE *f)
 		"  --accesses=C       page accesses per thread (default: one pass over its slice)\n"
 		"  --delay=USEC       sleep between accesses (default 0)\n"
 		"  --seed=N           seed of the random sequences (default 1)\n"
+		"  --rounds=R         play the accesses R times, evicting in between: a page\n"
+		"                     touched again is read again, a refault (default 1)\n"
+		"  --hot=PCT          rounds after the first touch only the first PCT%% of each\n"
+		"                     thread's slice (default 100)\n"
+		"  --kernel-evicts    evict only at the start: between rounds the kernel decides\n"
+		"                     (a memory limit); majors and refaults counted as they "
+		"happen\n"
+		"  --reclaim=FILE     also write the size to FILE (a cgroup v2 memory.reclaim of\n"
+		"                     ours) to swap out what MADV_PAGEOUT does not (shmem)\n"
+		"  --memory=KIND      file (default), anon or shmem: the last two are swapped out\n"
+		"                     before each round (needs swap) and swapped in by the "
+		"touches\n"
 		"  --exact            MADV_RANDOM: each first touch of a page is one major fault\n"
 		"  --no-evict         do not drop the file from the page cache first\n"
 		"  --expect           print the exact number of major faults and exit (needs "
-		"--exact)\n"
+		"--exact);\n"
+		"                     with --rounds, a second line 'refaults N' (--json: per "
+		"thread)\n"
 		"  --write            write one byte per access (MAP_SHARED) instead of reading\n"
 		"  --keep             keep the data file if this run created it\n"
 		"  --json             print the summary as JSON on stdout\n"
@@ -221,14 +279,42 @@ static uint64_t accesses_of(const struct conf *c, uint64_t slice)
 	return slice;
 }
 
-/* distinct pages the run will touch: the sequences are replayed, not estimated */
-static uint64_t expected_pages(const struct conf *c, uint64_t npages)
+/* the pages of a slice of @n that round @round touches: [0, band) */
+static uint64_t band_of(const struct conf *c, uint64_t n, uint64_t round)
+{
+	uint64_t b;
+
+	if (round == 0 || c->hot_pct >= 100)
+		return n;
+	b = (n * c->hot_pct + 99) / 100;
+	return b ? b : (n ? 1 : 0);
+}
+
+struct expect {
+	uint64_t pages;			/* distinct pages over the run */
+	uint64_t major;			/* with --exact: each round's first touch of a page */
+	uint64_t refaults;		/* of those, on pages an earlier round touched */
+	uint64_t *t_major, *t_refaults; /* per thread */
+};
+
+/*
+ * What the run will do, replayed (not estimated): every round starts with
+ * the file evicted, so with readahead off each page a round touches is one
+ * major fault, and a refault when an earlier round touched it.
+ */
+static int expect_run(const struct conf *c, uint64_t npages, struct expect *e)
 {
 	unsigned char *seen = calloc(npages ? npages : 1, 1);
-	uint64_t total = 0;
+	unsigned char *round_seen = calloc(npages ? npages : 1, 1);
 
-	if (!seen)
-		return UINT64_MAX;
+	memset(e, 0, sizeof(*e));
+	e->t_major = calloc(c->threads, sizeof(*e->t_major));
+	e->t_refaults = calloc(c->threads, sizeof(*e->t_refaults));
+	if (!seen || !round_seen || !e->t_major || !e->t_refaults) {
+		free(seen);
+		free(round_seen);
+		return -ENOMEM;
+	}
 	for (unsigned t = 0; t < c->threads; t++) {
 		struct seq_state st;
 		uint64_t first, n;
@@ -237,17 +323,36 @@ static uint64_t expected_pages(const struct conf *c, uint64_t npages)
 		if (!n)
 			continue;
 		seq_init(&st, c, t);
-		for (uint64_t i = 0; i < accesses_of(c, n); i++) {
-			uint64_t p = first + seq_page(&st, c, i, n);
+		for (uint64_t r = 0; r < c->rounds; r++) {
+			uint64_t band = band_of(c, n, r);
 
-			if (!seen[p]) {
+			memset(round_seen + first, 0, n);
+			for (uint64_t i = 0; i < accesses_of(c, n); i++) {
+				uint64_t rel = seq_page(&st, c, i, n), p = first + rel;
+
+				if (rel >= band || round_seen[p])
+					continue;
+				round_seen[p] = 1;
+				e->t_major[t]++;
+				if (seen[p])
+					e->t_refaults[t]++;
+				else
+					e->pages++;
 				seen[p] = 1;
-				total++;
 			}
 		}
+		e->major += e->t_major[t];
+		e->refaults += e->t_refaults[t];
 	}
 	free(seen);
-	return total;
+	free(round_seen);
+	return 0;
+}
+
+static void expect_free(struct expect *e)
+{
+	free(e->t_major);
+	free(e->t_refaults);
 }
 
 static void sleep_us(uint64_t us)
@@ -256,6 +361,46 @@ static void sleep_us(uint64_t us)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+/*
+ * A worker's majflt over its whole life: once it has posted done, it only
+ * goes to sleep in pause(), so when /proc says it sleeps ('S'; a fault
+ * waits in 'D') it can fault no more, and the count is final. Read then,
+ * not by the thread at its end: its way out (a barrier, pause(), thread
+ * exit) runs library code that may itself fault when its pages were
+ * reclaimed, after any count it could take. -1 if /proc cannot say.
+ */
+static long parked_majflt(pid_t tid)
+{
+	char path[64], buf[512], state = 0, *p;
+	long majflt = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	for (int tries = 0; tries < 5000 && state != 'S'; tries++) {
+		FILE *f = fopen(path, "re");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		/* state (3), ..., minflt (10), cminflt (11), majflt (12) */
+		if (!p ||
+		    sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %ld", &state, &majflt) != 2)
+			return -1;
+		if (state != 'S')
+			sleep_us(1000);
+	}
+	return state == 'S' ? majflt : -1;
+}
+
+/* is the page at @addr out of memory (not even in the swap cache)? */
+static bool page_out(volatile unsigned char *addr)
+{
+	unsigned char vec = 1;
+
+	return !mincore((void *)addr, (size_t)page_size, &vec) && !(vec & 1);
 }
 
 static void *worker_main(void *arg)
@@ -267,22 +412,46 @@ static void *worker_main(void *arg)
 
 	w->tid = gettid();
 	seq_init(&st, c, w->idx);
-	for (uint64_t i = 0; i < n && w->npages; i++) {
-		uint64_t p = w->first + seq_page(&st, c, i, w->npages);
-		volatile unsigned char *addr = w->map + p * (uint64_t)page_size;
+	for (uint64_t r = 0; r < c->rounds; r++) {
+		uint64_t band = band_of(c, w->npages, r);
 
-		/* one access per page is enough: the first one faults it in */
-		if (c->write)
-			*addr = (unsigned char)(*addr + 0);
-		else
-			(void)*addr;
-		if (!w->seen[p]) {
-			w->seen[p] = 1;
-			w->touched++;
+		/* the main thread evicts between the rounds, while no thread touches */
+		pthread_barrier_wait(w->start);
+		memset(w->round_seen + w->first, 0, w->npages);
+		for (uint64_t i = 0; i < n && w->npages; i++) {
+			uint64_t rel = seq_page(&st, c, i, w->npages), p = w->first + rel;
+			volatile unsigned char *addr = w->map + p * (uint64_t)page_size;
+
+			if (rel >= band)
+				continue;
+			if (c->kernel_evicts && page_out(addr)) {
+				w->seen_major++;
+				w->seen_refaults += w->seen[p];
+			}
+			/* swapped memory: readahead may have brought it back (a minor fault) */
+			if (c->memory != MEM_FILE && !w->round_seen[p] && page_out(addr)) {
+				w->swapins++;
+				w->swapin_refaults += w->seen[p];
+			}
+			w->round_seen[p] = 1;
+			/* one access per page is enough: the first one faults it in */
+			if (c->write)
+				*addr = (unsigned char)(*addr + 0);
+			else
+				(void)*addr;
+			if (!w->seen[p]) {
+				w->seen[p] = 1;
+				w->touched++;
+			}
+			if (c->delay_us)
+				sleep_us(c->delay_us);
 		}
-		if (c->delay_us)
-			sleep_us(c->delay_us);
+		pthread_barrier_wait(w->end);
 	}
+	/* never returns: the process exits around it (see parked_majflt()) */
+	sem_post(w->done);
+	for (;;)
+		pause();
 	return NULL;
 }
 
@@ -371,6 +540,93 @@ static int evict(int fd, void *map, uint64_t npages, uint64_t *left)
 	return 0;
 }
 
+/* between rounds: unmap the pages from us, then drop them (dirty ones written first) */
+static int evict_again(int fd, void *map, uint64_t npages, bool dirty, uint64_t *left)
+{
+	size_t len = npages * (uint64_t)page_size;
+
+	if (dirty && msync(map, len, MS_SYNC))
+		return -errno;
+	if (madvise(map, len, MADV_DONTNEED))
+		return -errno;
+	return evict(fd, map, npages, left);
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* 5.14 */
+#endif
+
+/* map [first, first + n) pages again through GUP: no fault that a tracer sees */
+static int populate(void *map, uint64_t first, uint64_t n)
+{
+	if (madvise((char *)map + first * (uint64_t)page_size, n * (uint64_t)page_size,
+		    MADV_POPULATE_READ))
+		return -errno;
+	return 0;
+}
+
+/*
+ * anon/shmem: MADV_PAGEOUT (5.4) reclaims mapped pages to swap. A page
+ * written out for the first time goes asynchronously: it is unmapped but
+ * stays in the swap cache until the write is done, where MADV_PAGEOUT no
+ * longer reaches it (and a touch would be a minor fault). So the pages
+ * mincore() still sees are mapped again with MADV_POPULATE_READ (5.14,
+ * through GUP: the kernel counts no traced fault, and they are in memory
+ * anyway) and paged out once more, until none is left.
+ */
+static uint64_t now_ns(void);
+
+static int swap_out(void *map, uint64_t npages, uint64_t *left)
+{
+	size_t len = npages * (uint64_t)page_size;
+	unsigned char *vec = malloc(npages ? npages : 1);
+	int err = 0;
+
+	if (!vec)
+		return -ENOMEM;
+	/* up to 20 s: writeback to swap is slow on a loaded machine */
+	for (uint64_t t0 = now_ns(); now_ns() - t0 < 20000000000ull && !err;) {
+		if (madvise(map, len, MADV_PAGEOUT)) {
+			err = -errno;
+			break;
+		}
+		if (reclaim_path) {
+			char buf[32];
+			int fd = open(reclaim_path, O_WRONLY | O_CLOEXEC);
+			int n = snprintf(buf, sizeof(buf), "%zu\n", len);
+
+			/* EAGAIN: less was reclaimed than asked, which is fine */
+			if (fd < 0 || (write(fd, buf, (size_t)n) < 0 && errno != EAGAIN)) {
+				err = -errno;
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			close(fd);
+		}
+		if (mincore(map, len, vec)) {
+			err = -errno;
+			break;
+		}
+		*left = 0;
+		for (uint64_t p = 0, run = 0; p <= npages; p++) {
+			if (p < npages && (vec[p] & 1)) {
+				run++;
+				(*left)++;
+				continue;
+			}
+			if (run && (err = populate(map, p - run, run)))
+				break;
+			run = 0;
+		}
+		if (!*left)
+			break;
+		sleep_us(10000);
+	}
+	free(vec);
+	return err;
+}
+
 static int status_write(const char *path, const char *what)
 {
 	FILE *f;
@@ -418,6 +674,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* the index of @s in @names, UINT64_MAX if it is none of them */
+static uint64_t name_index(const char *s, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return UINT64_MAX;
+}
+
 static void parse_args(int argc, char **argv, struct conf *c)
 {
 	enum {
@@ -438,6 +703,11 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		OPT_WAIT_START,
 		OPT_WAIT_END,
 		OPT_STATUS_FILE,
+		OPT_ROUNDS,
+		OPT_HOT,
+		OPT_MEMORY,
+		OPT_KERNEL_EVICTS,
+		OPT_RECLAIM,
 	};
 	static const struct option longopts[] = {
 		{"file", required_argument, NULL, OPT_FILE},
@@ -457,6 +727,11 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		{"wait-start", no_argument, NULL, OPT_WAIT_START},
 		{"wait-end", no_argument, NULL, OPT_WAIT_END},
 		{"status-file", required_argument, NULL, OPT_STATUS_FILE},
+		{"rounds", required_argument, NULL, OPT_ROUNDS},
+		{"hot", required_argument, NULL, OPT_HOT},
+		{"memory", required_argument, NULL, OPT_MEMORY},
+		{"kernel-evicts", no_argument, NULL, OPT_KERNEL_EVICTS},
+		{"reclaim", required_argument, NULL, OPT_RECLAIM},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -477,21 +752,14 @@ static void parse_args(int argc, char **argv, struct conf *c)
 					"--size: '%s' is not a positive size (BYTES, K, M or G)",
 					optarg);
 			break;
-		case OPT_PATTERN: {
-			bool found = false;
-
-			for (unsigned i = 0; i < sizeof(pattern_names) / sizeof(*pattern_names);
-			     i++) {
-				if (!strcmp(optarg, pattern_names[i])) {
-					c->pattern = (enum pattern)i;
-					found = true;
-				}
-			}
-			if (!found)
+		case OPT_PATTERN:
+			v = name_index(optarg, pattern_names,
+				       sizeof(pattern_names) / sizeof(*pattern_names));
+			if (v == UINT64_MAX)
 				usage_error("--pattern: '%s' is not seq, random, stride or mixed",
 					    optarg);
+			c->pattern = (enum pattern)v;
 			break;
-		}
 		case OPT_STRIDE:
 			if (parse_u64(optarg, &c->stride, false) || c->stride == 0)
 				usage_error("--stride: '%s' is not a positive number of pages",
@@ -542,6 +810,29 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		case OPT_STATUS_FILE:
 			c->status_file = optarg;
 			break;
+		case OPT_RECLAIM:
+			reclaim_path = optarg;
+			break;
+		case OPT_KERNEL_EVICTS:
+			c->kernel_evicts = true;
+			break;
+		case OPT_ROUNDS:
+			if (parse_u64(optarg, &c->rounds, false) || c->rounds == 0 ||
+			    c->rounds > 1000000)
+				usage_error("--rounds: '%s' is not in 1..1000000", optarg);
+			break;
+		case OPT_HOT:
+			if (parse_u64(optarg, &c->hot_pct, false) || c->hot_pct == 0 ||
+			    c->hot_pct > 100)
+				usage_error("--hot: '%s' is not a percentage in 1..100", optarg);
+			break;
+		case OPT_MEMORY:
+			v = name_index(optarg, memory_names,
+				       sizeof(memory_names) / sizeof(*memory_names));
+			if (v == UINT64_MAX)
+				usage_error("--memory: '%s' is not file, anon or shmem", optarg);
+			c->memory = (enum memory)v;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -564,6 +855,60 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		usage_error("--expect needs --exact (readahead makes other counts unpredictable)");
 	if (c->expect && !c->evict)
 		usage_error("--expect cannot be combined with --no-evict");
+	/* swap readahead decides which touches are swap-ins: counted as they happen */
+	if (c->expect && c->memory != MEM_FILE)
+		usage_error("--expect needs --memory=file (swap-ins are counted, not predicted)");
+	if (c->rounds > 1 && !c->evict && c->memory == MEM_FILE)
+		usage_error("--rounds cannot be combined with --no-evict");
+	if (c->kernel_evicts && (c->memory != MEM_FILE || c->expect))
+		usage_error("--kernel-evicts is for --memory=file runs, and counts, not predicts");
+}
+
+/* anon and shmem: the memory to swap, written at setup (never a zero page) */
+static void *setup_memory(const struct conf *c, uint64_t npages, int *fdp)
+{
+	size_t len = npages * (uint64_t)page_size;
+	void *map;
+	int err;
+
+	if (c->memory == MEM_ANON) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (map == MAP_FAILED) {
+			fprintf(stderr, PROG ": cannot map %zu bytes: %s\n", len, strerror(errno));
+			return MAP_FAILED;
+		}
+		/* base pages: a huge page swaps out (and is counted by mincore) as one */
+		madvise(map, len, MADV_NOHUGEPAGE);
+		for (uint64_t p = 0; p < npages; p++)
+			memcpy((char *)map + p * (uint64_t)page_size, &p, sizeof(p));
+		return map;
+	}
+	/* written with pwrite(): the pages exist before any fault on the mapping */
+	*fdp = memfd_create("pfwatch-workload", MFD_CLOEXEC);
+	if (*fdp < 0) {
+		fprintf(stderr, PROG ": memfd_create: %s\n", strerror(errno));
+		return MAP_FAILED;
+	}
+	err = fill_file(*fdp, len);
+	if (err) {
+		fprintf(stderr, PROG ": cannot write the memfd: %s\n", strerror(-err));
+		return MAP_FAILED;
+	}
+	map = mmap(NULL, len, c->write ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, *fdp, 0);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, PROG ": cannot map the memfd: %s\n", strerror(errno));
+		return map;
+	}
+	madvise(map, len, MADV_NOHUGEPAGE);
+	/* MADV_PAGEOUT reclaims mapped pages only: map them, without a traced fault */
+	err = populate(map, 0, npages);
+	if (err) {
+		fprintf(stderr, PROG ": madvise(MADV_POPULATE_READ): %s (kernel 5.14+)\n",
+			strerror(-err));
+		munmap(map, len);
+		return MAP_FAILED;
+	}
+	return map;
 }
 
 int main(int argc, char **argv)
@@ -576,15 +921,23 @@ int main(int argc, char **argv)
 		.threads = 1,
 		.seed = 1,
 		.evict = true,
+		.rounds = 1,
+		.hot_pct = 100,
+		.memory = MEM_FILE,
 	};
 	struct worker *workers = NULL;
-	unsigned char *seen = NULL;
+	unsigned char *seen = NULL, *round_seen = NULL;
 	struct rusage ru0, ru1;
-	uint64_t npages, expected, touched = 0, left = 0, t0, t1;
-	bool created = false;
+	struct expect ex = {0};
+	uint64_t npages, touched = 0, swapins = 0, swapin_refaults = 0, left = 0, t0, t1;
+	uint64_t seen_major = 0, seen_refaults = 0;
+	pthread_barrier_t start, end;
+	sem_t done;
+	bool created = false, barriers = false, predicted;
 	void *map = MAP_FAILED;
 	struct stat sb;
 	sigset_t usr1;
+	unsigned started = 0;
 	int fd = -1, err, status = 1;
 
 	page_size = sysconf(_SC_PAGESIZE);
@@ -593,16 +946,28 @@ int main(int argc, char **argv)
 	if (npages > SIZE_MAX / (uint64_t)page_size)
 		usage_error("--size: too large for this address space");
 
-	expected = expected_pages(&c, npages);
-	if (expected == UINT64_MAX) {
+	if (expect_run(&c, npages, &ex)) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
+	/* readahead off and every round evicted first: the counts are what happens */
+	predicted = c.exact && c.evict && c.memory == MEM_FILE && !c.kernel_evicts;
 	if (c.expect) {
-		if (c.json)
-			printf("{\"expected\":%" PRIu64 "}\n", expected);
-		else
-			printf("%" PRIu64 "\n", expected);
+		if (c.json) {
+			printf("{\"expected\":%" PRIu64 ",\"refaults\":%" PRIu64
+			       ",\"pages\":%" PRIu64 ",\"threads\":[",
+			       ex.major, ex.refaults, ex.pages);
+			for (unsigned t = 0; t < c.threads; t++)
+				printf("%s{\"index\":%u,\"major\":%" PRIu64 ",\"refaults\":%" PRIu64
+				       "}",
+				       t ? "," : "", t, ex.t_major[t], ex.t_refaults[t]);
+			printf("]}\n");
+		} else {
+			printf("%" PRIu64 "\n", ex.major);
+			if (c.rounds > 1)
+				printf("refaults %" PRIu64 "\n", ex.refaults);
+		}
+		expect_free(&ex);
 		return 0;
 	}
 
@@ -612,6 +977,12 @@ int main(int argc, char **argv)
 	if (c.wait_start || c.wait_end)
 		sigprocmask(SIG_BLOCK, &usr1, NULL);
 
+	if (c.memory != MEM_FILE) {
+		map = setup_memory(&c, npages, &fd);
+		if (map == MAP_FAILED)
+			goto out;
+		goto mapped;
+	}
 	fd = open(c.file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		created = true;
@@ -649,11 +1020,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": cannot map %s: %s\n", c.file, strerror(errno));
 		goto out;
 	}
+mapped:
 	if (c.exact && madvise(map, npages * (uint64_t)page_size, MADV_RANDOM)) {
 		fprintf(stderr, PROG ": madvise(MADV_RANDOM): %s\n", strerror(errno));
 		goto out;
 	}
-	if (c.evict) {
+	if (c.evict && c.memory == MEM_FILE) {
 		err = evict(fd, map, npages, &left);
 		if (err) {
 			fprintf(stderr, PROG ": posix_fadvise(DONTNEED) on %s: %s\n", c.file,
@@ -661,7 +1033,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		/* tmpfs and friends keep every page: there is no major fault to make */
-		if (left && c.exact) {
+		if (left && (c.exact || c.rounds > 1)) {
 			fprintf(stderr,
 				PROG ": %" PRIu64 " of %" PRIu64
 				     " pages of %s stay in memory after "
@@ -673,11 +1045,18 @@ int main(int argc, char **argv)
 	}
 
 	seen = calloc(npages, 1);
+	round_seen = calloc(npages, 1);
 	workers = calloc(c.threads, sizeof(*workers));
-	if (!seen || !workers) {
+	if (!seen || !round_seen || !workers) {
 		fprintf(stderr, PROG ": out of memory\n");
 		goto out;
 	}
+	if (pthread_barrier_init(&start, NULL, c.threads + 1) ||
+	    pthread_barrier_init(&end, NULL, c.threads + 1) || sem_init(&done, 0, 0)) {
+		fprintf(stderr, PROG ": pthread_barrier_init failed\n");
+		goto out;
+	}
+	barriers = true;
 
 	if (c.wait_start) {
 		if (status_write(c.status_file, "ready")) {
@@ -696,23 +1075,65 @@ int main(int argc, char **argv)
 		w->conf = &c;
 		w->map = map;
 		w->seen = seen;
+		w->round_seen = round_seen;
+		w->start = &start;
+		w->end = &end;
+		w->done = &done;
 		w->idx = t;
 		slice_of(&c, npages, t, &w->first, &w->npages);
 		err = pthread_create(&w->thread, NULL, worker_main, w);
 		if (err) {
+			/* the started ones wait at the barrier for the others: end here */
 			fprintf(stderr, PROG ": cannot create thread %u: %s\n", t, strerror(err));
-			/* the threads already started must finish before we unmap */
-			for (unsigned j = 0; j < t; j++)
-				pthread_join(workers[j].thread, NULL);
-			goto out;
+			if (created && !c.keep)
+				unlink(c.file);
+			_exit(1);
 		}
+		started++;
 	}
-	for (unsigned t = 0; t < c.threads; t++) {
-		pthread_join(workers[t].thread, NULL);
+	/* the rounds: evict (anon, shmem: swap out), let the workers touch, wait */
+	for (uint64_t r = 0; r < c.rounds; r++) {
+		err = 0;
+		if (c.memory != MEM_FILE)
+			err = swap_out(map, npages, &left);
+		else if (r > 0 && !c.kernel_evicts)
+			err = evict_again(fd, map, npages, c.write, &left);
+		if (err) {
+			fprintf(stderr, PROG ": evicting before round %" PRIu64 ": %s\n", r + 1,
+				strerror(-err));
+			status = 2;
+		} else if (left && (c.memory != MEM_FILE || (r > 0 && !c.kernel_evicts))) {
+			fprintf(stderr,
+				PROG ": %" PRIu64 " of %" PRIu64
+				     " pages stay in memory before round "
+				     "%" PRIu64 "%s\n",
+				left, npages, r + 1,
+				c.memory != MEM_FILE ? " (MADV_PAGEOUT: is swap on? see swapon(8))"
+						     : "");
+			status = 2;
+		}
+		/* the workers run their rounds anyway (they wait at the barriers); we fail after */
+		pthread_barrier_wait(&start);
+		pthread_barrier_wait(&end);
+	}
+	for (unsigned t = 0; t < started; t++) {
+		while (sem_wait(&done) && errno == EINTR)
+			;
+	}
+	for (unsigned t = 0; t < started; t++) {
+		workers[t].majflt = parked_majflt(workers[t].tid);
 		touched += workers[t].touched;
+		swapins += workers[t].swapins;
+		swapin_refaults += workers[t].swapin_refaults;
+		seen_major += workers[t].seen_major;
+		seen_refaults += workers[t].seen_refaults;
 	}
 	t1 = now_ns();
 	getrusage(RUSAGE_SELF, &ru1);
+	if (status == 2) {
+		status = 1;
+		goto out;
+	}
 
 	if (c.wait_end) {
 		if (status_write(c.status_file, "done")) {
@@ -727,24 +1148,53 @@ int main(int argc, char **argv)
 		ru1.ru_majflt, ru1.ru_minflt);
 	if (c.json) {
 		printf("{\"pid\":%d,\"file\":", (int)getpid());
-		json_string(stdout, c.file);
-		printf(",\"size\":%" PRIu64 ",\"page_size\":%ld,\"pattern\":\"%s\",\"threads\":%u"
-		       ",\"exact\":%s,\"touched\":%" PRIu64 ",\"expected\":",
-		       c.size, page_size, pattern_names[c.pattern], c.threads,
-		       c.exact ? "true" : "false", touched);
-		if (c.exact && c.evict)
-			printf("%" PRIu64, expected);
+		if (c.memory == MEM_FILE)
+			json_string(stdout, c.file);
 		else
+			printf("null");
+		printf(",\"memory\":\"%s\",\"size\":%" PRIu64
+		       ",\"page_size\":%ld,\"pattern\":\"%s\""
+		       ",\"threads\":%u,\"rounds\":%" PRIu64 ",\"hot\":%" PRIu64
+		       ",\"exact\":%s,\"touched\":%" PRIu64 ",\"expected\":",
+		       memory_names[c.memory], c.size, page_size, pattern_names[c.pattern],
+		       c.threads, c.rounds, c.hot_pct, c.exact ? "true" : "false", touched);
+		if (predicted)
+			printf("%" PRIu64 ",\"expected_refaults\":%" PRIu64, ex.major, ex.refaults);
+		else
+			printf("null,\"expected_refaults\":null");
+		if (c.kernel_evicts)
+			printf(",\"seen_major\":%" PRIu64 ",\"seen_refaults\":%" PRIu64, seen_major,
+			       seen_refaults);
+		if (c.memory != MEM_FILE)
+			printf(",\"swapins\":%" PRIu64 ",\"swapin_refaults\":", swapins);
+		if (c.memory == MEM_SHMEM)
+			printf("%" PRIu64, swapin_refaults);
+		else if (c.memory == MEM_ANON)
 			printf("null");
 		printf(",\"majflt\":%ld,\"minflt\":%ld,\"touch_majflt\":%ld,\"touch_minflt\":%ld"
 		       ",\"elapsed_ns\":%" PRIu64 ",\"tids\":[",
 		       ru1.ru_majflt, ru1.ru_minflt, ru1.ru_majflt - ru0.ru_majflt,
 		       ru1.ru_minflt - ru0.ru_minflt, t1 - t0);
-		for (unsigned t = 0; t < c.threads; t++)
+		for (unsigned t = 0; t < c.threads; t++) {
+			const struct worker *w = &workers[t];
+
 			printf("%s{\"tid\":%d,\"first_page\":%" PRIu64 ",\"pages\":%" PRIu64
-			       ",\"touched\":%" PRIu64 "}",
-			       t ? "," : "", (int)workers[t].tid, workers[t].first,
-			       workers[t].npages, workers[t].touched);
+			       ",\"touched\":%" PRIu64 ",\"thread_majflt\":%ld",
+			       t ? "," : "", (int)w->tid, w->first, w->npages, w->touched,
+			       w->majflt);
+			if (predicted)
+				printf(",\"expected_major\":%" PRIu64
+				       ",\"expected_refaults\":%" PRIu64,
+				       ex.t_major[t], ex.t_refaults[t]);
+			if (c.memory != MEM_FILE)
+				printf(",\"swapins\":%" PRIu64, w->swapins);
+			if (c.memory == MEM_SHMEM)
+				printf(",\"swapin_refaults\":%" PRIu64, w->swapin_refaults);
+			if (c.kernel_evicts)
+				printf(",\"seen_major\":%" PRIu64 ",\"seen_refaults\":%" PRIu64,
+				       w->seen_major, w->seen_refaults);
+			printf("}");
+		}
 		printf("]}\n");
 	}
 	if (fflush(stdout) || ferror(stdout)) {
@@ -752,13 +1202,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	status = 0;
-	if (c.exact && c.evict && touched != expected) {
+	if (predicted && touched != ex.pages) {
 		fprintf(stderr,
 			PROG ": internal error: touched %" PRIu64 " != expected %" PRIu64 "\n",
-			touched, expected);
+			touched, ex.pages);
 		status = 1;
 	}
 out:
+	if (barriers) {
+		pthread_barrier_destroy(&start);
+		pthread_barrier_destroy(&end);
+	}
 	if (map != MAP_FAILED)
 		munmap(map, npages * (uint64_t)page_size);
 	if (fd >= 0)
@@ -766,6 +1220,8 @@ out:
 	if (created && !c.keep)
 		unlink(c.file);
 	free(seen);
+	free(round_seen);
 	free(workers);
+	expect_free(&ex);
 	return status;
 }

@@ -108,5 +108,34 @@ int main(void)
 	       "OpenMetrics counter family named without _total");
 	free(text);
 	pfw_metrics_free(m);
+
+	/* refaults follow the file family's series: a named file's, else [other] */
+	m = pfw_metrics_new(&lim);
+	pfw_metrics_count(m, PFW_FAM_FILE, "/a", 10, 0, 0);
+	pfw_metrics_count_refaults(m, "/a", 4, 0);
+	pfw_metrics_count(m, PFW_FAM_FILE, "/b", 5, 0, 0);
+	pfw_metrics_count_refaults(m, "/b", 1, 0);
+	pfw_metrics_count(m, PFW_FAM_FILE, "/c", 7, 0, 0);
+	pfw_metrics_count_refaults(m, "/c", 3, 2);
+	pfw_metrics_settle(m, 0);
+	{
+		uint64_t ra = 0, ro = 0;
+
+		tap_ok(pfw_metrics_refaults(m, "/a", &ra) && ra == 4, "refaults of a named file");
+		tap_ok(pfw_metrics_refaults(m, "[other]", &ro) && ro == 3,
+		       "refaults of an unnamed file in [other]");
+		tap_ok(!pfw_metrics_refaults(m, "/c", &ro),
+		       "an unnamed file has no refaults series");
+	}
+	text = NULL;
+	fp = open_memstream(&text, &len);
+	pfw_metrics_render(m, fp, false);
+	fclose(fp);
+	tap_ok(strstr(text, "pfwatch_file_refaults_total{file=\"/a\"} 4\n") &&
+		       strstr(text, "pfwatch_file_refaults_total{file=\"[other]\"} 3\n") &&
+		       strstr(text, "pfwatch_refaults_untracked_total 2\n"),
+	       "the exposition has the refaults series and the untracked count");
+	free(text);
+	pfw_metrics_free(m);
 	return tap_done();
 }

@@ -2,8 +2,9 @@
 # pfwatch --metrics-file for node_exporter's textfile collector (Debian's
 # prometheus-node-exporter): the file is replaced atomically, node_exporter
 # parses it without error and reports exactly the workload file's major
-# faults; after SIGTERM the file holds the final counts and no temporary
-# file is left behind.
+# faults and refaults (pfwatch_file_refaults_total: the workload reads its
+# file twice, evicting it in between); after SIGTERM the file holds the final
+# counts and no temporary file is left behind.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/fleet/lib-fleet.sh"
 
@@ -12,7 +13,7 @@ command -v prometheus-node-exporter >/dev/null 2>&1 ||
 	skip_all "prometheus-node-exporter is not installed (bootstrap.sh installs it)"
 
 set -- $fleet_b
-plan $(($# * 6))
+plan $(($# * 7))
 
 n=0
 for b in "$@"; do
@@ -24,9 +25,14 @@ for b in "$@"; do
 	pf=$fleet_pid
 
 	data=$pfw_tmp/data-$b
-	expect=$("$PFWATCH_WORKLOAD" --file="$data" --size=4M --pattern=stride --exact --expect)
+	wl="--file=$data --size=4M --pattern=stride --exact --rounds=2"
+	# shellcheck disable=SC2086
+	ex=$("$PFWATCH_WORKLOAD" $wl --expect)
+	expect=$(echo "$ex" | sed -n 1p)
+	refaults=$(echo "$ex" | sed -n 's/^refaults //p')
 	sleep 1
-	"$PFWATCH_WORKLOAD" --file="$data" --size=4M --pattern=stride --exact >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	"$PFWATCH_WORKLOAD" $wl >/dev/null 2>&1
 
 	line="pfwatch_file_faults_total{file=\"$data\",kind=\"major\"}"
 	got=
@@ -36,6 +42,8 @@ for b in "$@"; do
 		sleep 0.1
 	done
 	is_num_eq "$b: --metrics-file holds the file's exact major faults" "$got" "$expect"
+	got=$(fleet_sample pfwatch_file_refaults_total "file=\"$data\"" <"$prom")
+	is_num_eq "$b: --metrics-file holds the file's exact refaults" "$got" "$refaults"
 
 	nport=$(fleet_port $((n + 70)))
 	prometheus-node-exporter --web.listen-address="127.0.0.1:$nport" \

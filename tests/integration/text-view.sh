@@ -73,13 +73,13 @@ norm() {
 	tr -s ' ' <"$1" | sed 's/^ //; s/ $//'
 }
 norm "$out" >"$pfw_tmp/norm"
-grep -qx "PID TID COMM MAJOR MINOR TOTAL_MS AVG_US MAX_US MIN_US" "$pfw_tmp/norm"
+grep -qx "PID TID COMM MAJOR MINOR REFAULTS TOTAL_MS AVG_US MAX_US MIN_US" "$pfw_tmp/norm"
 check $? "per-thread table header"
-grep -qx "FILE MAJOR MINOR PAGES TOTAL_MS AVG_US MAX_US" "$pfw_tmp/norm"
+grep -qx "FILE MAJOR MINOR PAGES REFAULTS REFAULT% TOTAL_MS AVG_US MAX_US" "$pfw_tmp/norm"
 check $? "per-file table header"
-row=$(awk -v p="$data" '$1 == p && NF == 7 { print $2, $4 }' "$pfw_tmp/norm")
-is_eq "per-file row: MAJOR, PAGES = expected" "$row" "$expect $expect"
-tsum=$(awk -v pid="$wpid" '$1 == pid && NF == 9 && $4 ~ /^[0-9]+$/ { s += $4 } END { print s + 0 }' "$pfw_tmp/norm")
+row=$(awk -v p="$data" '$1 == p && NF == 9 { print $2, $4, $5 }' "$pfw_tmp/norm")
+is_eq "per-file row: MAJOR, PAGES = expected, no REFAULTS" "$row" "$expect $expect 0"
+tsum=$(awk -v pid="$wpid" '$1 == pid && NF == 10 && $4 ~ /^[0-9]+$/ { s += $4 } END { print s + 0 }' "$pfw_tmp/norm")
 is_num_eq "per-thread rows: MAJOR sums to the workload's majflt" "$tsum" "$majflt"
 runl=$(grep '^run:' "$pfw_tmp/norm" | tail -n 1)
 case "$runl" in
@@ -99,8 +99,8 @@ st=$?
 check $st "--view=summary exits 0" "exit status $st" "$(diag_file "$pfw_tmp/err")"
 is_eq "--view=summary: no event lines" \
 	"$(awk '$5 == "major" && $1 ~ /^[0-9]+\.[0-9]+$/' "$pfw_tmp/sum.txt" | wc -l | tr -d ' ')" 0
-row=$(norm "$pfw_tmp/sum.txt" | awk -v p="$data" '$1 == p && NF == 7 { print $2, $4 }')
-is_eq "--view=summary: per-file row MAJOR, PAGES = expected" "$row" "$expect $expect"
+row=$(norm "$pfw_tmp/sum.txt" | awk -v p="$data" '$1 == p && NF == 9 { print $2, $4, $5 }')
+is_eq "--view=summary: per-file row MAJOR, PAGES = expected, no REFAULTS" "$row" "$expect $expect 0"
 
 leak_check
 done_testing

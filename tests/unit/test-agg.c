@@ -77,38 +77,38 @@ static void test_counts(void)
 
 	/* /data/a (8:1 #10): pages 0, 1, 0 again, 2 (offset inside), from two threads */
 	e = ev_file(100, 100, PFW_MAJOR, 8, 1, 10, 0, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	e = ev_file(100, 101, PFW_MAJOR, 8, 1, 10, 4096, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	e = ev_file(100, 101, PFW_MINOR, 8, 1, 10, 0, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	e = ev_file(200, 200, PFW_MAJOR, 8, 1, 10, 8192, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	/* same path text, other inode: a different file row */
 	e = ev_file(100, 100, PFW_MINOR, 8, 1, 11, 0, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	/* the event's path is a transient buffer: agg must keep its own copy */
 	snprintf(transient, sizeof(transient), "/data/b (deleted)");
 	e = ev_file(100, 100, PFW_MAJOR, 8, 2, 10, 3 * 4096, transient);
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	memset(transient, 'X', sizeof(transient) - 1);
 
 	/* [heap]: pid 100 addr pages 0x1000 x3 + 0x2000; pid 200 same address */
 	for (i = 0; i < 3; i++) {
 		e = ev_anon(100, 100, PFW_MINOR, 0x1000 + (uint64_t)i * 8, "[heap]");
-		pfw_agg_add(a, &e);
+		pfw_agg_add(a, &e, NULL);
 	}
 	e = ev_anon(100, 101, PFW_MINOR, 0x2fff, "[heap]");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	e = ev_anon(200, 200, PFW_MINOR, 0x1000, "[heap]");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	/* no address: counted, but no page */
 	e = ev_anon(200, 200, PFW_MINOR, 0, "[heap]");
 	e.flags = 0;
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	/* path NULL: [unknown] */
 	e = ev_anon(300, 301, PFW_MAJOR, 0x5000, NULL);
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 
 	tot = pfw_agg_totals(a);
 	tap_is_u64(tot->faults, 13, "totals: faults");
@@ -160,7 +160,7 @@ static void test_counts(void)
 	tap_is_u64(pfw_agg_files(a, &f), 0, "reset: no files");
 	/* pages seen before a reset count again after it */
 	e = ev_file(100, 100, PFW_MAJOR, 8, 1, 10, 0, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	nf = pfw_agg_files(a, &f);
 	tap_ok(nf == 1 && f[0].pages == 1 && f[0].major == 1, "reset: page counted again");
 	free(f);
@@ -181,12 +181,12 @@ static void test_latency(void)
 		e = ev_file(7, 7, i < 4 ? PFW_MAJOR : PFW_MINOR, 8, 1, 5, i * 4096, "/f");
 		e.flags |= PFW_EV_LATENCY;
 		e.latency_ns = lat[i];
-		pfw_agg_add(a, &e);
+		pfw_agg_add(a, &e, NULL);
 	}
 	/* unmeasured: counted as a fault, not in the latency figures */
 	e = ev_file(7, 7, PFW_MAJOR, 8, 1, 5, 0, "/f");
 	e.latency_ns = 999999;
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 
 	nt = pfw_agg_threads(a, &t);
 	tap_ok(nt == 1 && t[0].major == 5 && t[0].minor == 2, "latency: thread counts");
@@ -263,7 +263,7 @@ static void test_merge(void)
 	e.flags |= PFW_EV_LATENCY | PFW_EV_COMM;
 	e.latency_ns = 300;
 	strcpy(e.comm, "newest");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 
 	nt = pfw_agg_threads(a, &t);
 	tap_is_u64(nt, 1, "merge: one thread row");
@@ -295,7 +295,7 @@ static void test_merge(void)
 	fr.lat_total_ns = 16;
 	pfw_agg_add_file(a, &fr);
 	e = ev_file(50, 51, PFW_MINOR, 259, 1, 9, 4096 * 100, "/x");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	nf = pfw_agg_files(a, &f);
 	tap_is_u64(nf, 2, "merge files: /x and [anon]");
 	tap_ok(!strcmp(f[0].path, "/x") && f[0].major == 5 && f[0].minor == 1 && f[0].pages == 5 &&
@@ -325,11 +325,11 @@ static void test_sort(void)
 	for (i = 0; i < 5; i++) {
 		for (k = 0; k < th[i][1]; k++) {
 			e = ev_anon(1, th[i][0], PFW_MAJOR, 0x1000, "[anon]");
-			pfw_agg_add(a, &e);
+			pfw_agg_add(a, &e, NULL);
 		}
 		for (k = 0; k < th[i][2]; k++) {
 			e = ev_anon(1, th[i][0], PFW_MINOR, 0x1000, "[anon]");
-			pfw_agg_add(a, &e);
+			pfw_agg_add(a, &e, NULL);
 		}
 	}
 	n = pfw_agg_threads(a, &t);
@@ -342,11 +342,11 @@ static void test_sort(void)
 	for (i = 0; i < 4; i++) {
 		for (k = 0; k < fmaj[i]; k++) {
 			e = ev_anon(1, 1, PFW_MAJOR, 0x1000, paths[i]);
-			pfw_agg_add(a, &e);
+			pfw_agg_add(a, &e, NULL);
 		}
 		for (k = 0; k < fmin[i]; k++) {
 			e = ev_anon(1, 1, PFW_MINOR, 0x1000, paths[i]);
-			pfw_agg_add(a, &e);
+			pfw_agg_add(a, &e, NULL);
 		}
 	}
 	n = pfw_agg_files(a, &f);
@@ -370,7 +370,7 @@ static void test_growth(void)
 	for (i = 0; i < 200000; i++) {
 		e = ev_file(1, (int32_t)(i % 5000) + 1, PFW_MAJOR, 8, 1, 1 + i % 3,
 			    (i % 50000) * 4096, "/big");
-		pfw_agg_add(a, &e);
+		pfw_agg_add(a, &e, NULL);
 	}
 	n = pfw_agg_threads(a, &t);
 	for (i = 0; i < n; i++)
@@ -397,15 +397,15 @@ static void test_page_runs(void)
 
 	for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
 		e = ev_file(1, 1, PFW_MINOR, 8, 1, 7, pg[i] * 4096, "/runs");
-		pfw_agg_add(a, &e);
+		pfw_agg_add(a, &e, NULL);
 	}
 	/* the same two anonymous pages in two processes: four distinct pages */
 	for (int32_t pid = 1; pid <= 2; pid++)
 		for (int r = 0; r < 2; r++) {
 			e = ev_anon(pid, pid, PFW_MINOR, 0x7f0000005000ull, "[anon]");
-			pfw_agg_add(a, &e);
+			pfw_agg_add(a, &e, NULL);
 			e = ev_anon(pid, pid, PFW_MINOR, 0x7f0000005000ull + 64 * 4096, "[anon]");
-			pfw_agg_add(a, &e);
+			pfw_agg_add(a, &e, NULL);
 		}
 	n = pfw_agg_files(a, &f);
 	fs = file_of(f, n, "/runs");
@@ -433,17 +433,17 @@ static void test_inode_reuse(void)
 
 	for (int i = 0; i < 3; i++) {
 		e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, i * 4096, "/data/a");
-		pfw_agg_add(a, &e);
+		pfw_agg_add(a, &e, NULL);
 	}
 	e = ev_file(2, 2, PFW_MAJOR, 8, 1, 42, 8192, "/data/a (deleted)");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	/* another pointer to the same name, as a replayed recording gives */
 	for (int i = 0; i < 2; i++) {
 		e = ev_file(3, 3, PFW_MAJOR, 8, 1, 42, i * 4096, i ? b2 : "/data/b");
-		pfw_agg_add(a, &e);
+		pfw_agg_add(a, &e, NULL);
 	}
 	e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, 4096, "/data/a");
-	pfw_agg_add(a, &e);
+	pfw_agg_add(a, &e, NULL);
 	n = pfw_agg_files(a, &f);
 	tap_is_u64(n, 2, "inode reuse: one row per name on the same (dev, inode)");
 	fs = file_of(f, n, "/data/a");
@@ -475,8 +475,77 @@ static void test_inode_reuse(void)
 	pfw_agg_free(a);
 }
 
+/*
+ * Refaults: a major fault on a file page that faulted before (either kind);
+ * none for anonymous memory; the page set handed on keeps deciding; a full
+ * page set says so instead of guessing.
+ */
+static void test_refaults(void)
+{
+	struct pfw_agg *a = pfw_agg_new(), *b;
+	struct pfw_thread_stats *t = NULL;
+	struct pfw_file_stats *f = NULL;
+	const struct pfw_file_stats *x;
+	struct pfw_event e;
+	unsigned marks[6];
+	size_t nf;
+
+	e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, 0, "/d");
+	marks[0] = pfw_agg_add(a, &e, NULL); /* first read */
+	marks[1] = pfw_agg_add(a, &e, NULL); /* read again: a refault */
+	e = ev_file(1, 2, PFW_MINOR, 8, 1, 42, 4096, "/d");
+	marks[2] = pfw_agg_add(a, &e, NULL); /* a minor fault on a new page */
+	e = ev_file(1, 2, PFW_MAJOR, 8, 1, 42, 4096, "/d");
+	marks[3] = pfw_agg_add(a, &e, NULL); /* its page faulted before, as a minor fault */
+	e = ev_anon(1, 2, PFW_MAJOR, 0x1000, "[anon]");
+	e.backing = PFW_BACKING_ANON;
+	marks[4] = pfw_agg_add(a, &e, NULL);
+	marks[5] = pfw_agg_add(a, &e, NULL); /* a swap-in again: no refault, not a file page */
+	tap_ok(marks[0] == 0 && marks[1] == PFW_EV_REFAULT && marks[2] == 0 &&
+		       marks[3] == PFW_EV_REFAULT && marks[4] == 0 && marks[5] == 0,
+	       "refaults: a file page's later major faults, whatever kind its first was");
+	nf = pfw_agg_files(a, &f);
+	x = file_of(f, nf, "/d");
+	tap_ok(x && x->major == 3 && x->pages == 2 && x->refaults == 2 && !x->untracked,
+	       "refaults: the file row: 3 majors, 2 pages, 2 refaults");
+	free(f);
+	pfw_agg_threads(a, &t);
+	tap_ok(pfw_agg_totals(a)->refaults == 2 && thread_of(t, 2, 1)->refaults == 1 &&
+		       thread_of(t, 2, 2)->refaults == 1 &&
+		       thread_of(t, 2, 2)->major_by[PFW_BACKING_ANON] == 2,
+	       "refaults: per thread and in the totals; majors counted by backing");
+	free(t);
+
+	/* the exporter's next interval: a fresh aggregation, the pages handed on */
+	b = pfw_agg_new();
+	pfw_agg_take_pages(b, a);
+	e = ev_file(1, 1, PFW_MAJOR, 8, 1, 42, 0, "/d");
+	tap_ok(pfw_agg_add(b, &e, NULL) == PFW_EV_REFAULT && pfw_agg_add(a, &e, NULL) == 0,
+	       "refaults: the page set goes with pfw_agg_take_pages()");
+	pfw_agg_free(a);
+	pfw_agg_free(b);
+
+	/* one slot of 64 pages: pages beyond it are untracked, and said so */
+	setenv("PFW_PAGE_SLOTS", "1", 1);
+	a = pfw_agg_new();
+	unsetenv("PFW_PAGE_SLOTS");
+	for (int r = 0; r < 2; r++)
+		for (uint64_t p = 0; p < 128; p++) {
+			e = ev_file(1, 1, PFW_MAJOR, 8, 1, 7, p * 4096, "/big");
+			pfw_agg_add(a, &e, NULL);
+		}
+	nf = pfw_agg_files(a, &f);
+	x = file_of(f, nf, "/big");
+	tap_ok(x && x->pages == 64 && x->refaults == 64 && x->untracked == 128 &&
+		       pfw_agg_totals(a)->untracked == 128,
+	       "refaults: a full page set: pages and refaults lower bounds, untracked counted");
+	free(f);
+	pfw_agg_free(a);
+}
+
 int main(void)
 {
+	test_refaults();
 	test_inode_reuse();
 	test_counts();
 	test_latency();

@@ -114,8 +114,10 @@ static const struct bad bad[] = {
 	{{"-d", "18446744074", NULL}, "pfwatch: --duration '18446744074' is out of range"},
 	{{"--interval=0", NULL}, "pfwatch: invalid --interval '0': must be greater than 0"},
 	{{"-i", "0.000", NULL}, "pfwatch: invalid --interval '0.000': must be greater than 0"},
-	{{"--svg=x.svg", NULL}, "pfwatch: --svg needs --view=folded"},
-	{{"--svg=x.svg", "--view=events", NULL}, "pfwatch: --svg needs --view=folded"},
+	{{"--svg=x.svg", NULL}, "pfwatch: --svg needs --view=folded or --view=heatmap"},
+	{{"--svg=x.svg", "--view=events", NULL},
+	 "pfwatch: --svg needs --view=folded or --view=heatmap"},
+	{{"--ascii", NULL}, "pfwatch: --ascii needs --view=heatmap"},
 	{{"-u", "root", NULL}, "pfwatch: --user needs a COMMAND to run"},
 	{{"-u", "", "true", NULL}, "pfwatch: invalid --user '': expected a user name"},
 	{{"--list-backends", "--", "true", NULL}, "pfwatch: --list-backends takes no COMMAND"},
@@ -203,6 +205,10 @@ static void test_good(void)
 
 	rc = parse(&o, (const char *[]){"--view=folded", "--svg=a.svg", NULL});
 	tap_ok(rc == -1 && o.svg && o.view == PFW_VIEW_FOLDED, "--svg with --view=folded");
+	pfw_cli_free(&o);
+	rc = parse(&o, (const char *[]){"--view=heatmap", "--svg=h.svg", "--ascii", NULL});
+	tap_ok(rc == -1 && o.svg && o.ascii && o.view == PFW_VIEW_HEATMAP,
+	       "--svg and --ascii with --view=heatmap");
 	pfw_cli_free(&o);
 
 	rc = parse(&o, (const char *[]){"--help", NULL});

@@ -34,6 +34,7 @@ static const struct pfw_event events[] = {
 	 .pid = 4242,
 	 .tid = 4243,
 	 .kind = PFW_MAJOR,
+	 .backing = PFW_BACKING_FILE,
 	 .comm = "reader",
 	 .flags = PFW_EV_IP | PFW_EV_LATENCY | PFW_EV_FILE | PFW_EV_COMM | PFW_EV_ADDR |
 		  PFW_EV_USER},
@@ -47,6 +48,7 @@ static const struct pfw_event events[] = {
 	 .pid = 100,
 	 .tid = 101,
 	 .kind = PFW_MINOR,
+	 .backing = PFW_BACKING_ANON,
 	 .comm = "evil\n\x1b[1m,\"x",
 	 .stack = stack,
 	 .nr_stack = 2,
@@ -63,6 +65,7 @@ static const struct pfw_event events[] = {
 	 .pid = 1,
 	 .tid = 1,
 	 .kind = PFW_MAJOR,
+	 .backing = PFW_BACKING_SHMEM,
 	 .comm = "init",
 	 .flags = PFW_EV_LATENCY | PFW_EV_FILE | PFW_EV_COMM | PFW_EV_ADDR},
 };
@@ -77,6 +80,8 @@ static const struct pfw_thread_stats threads[] = {
 	 .lat_total_ns = 123456789,
 	 .lat_min_ns = 4100,
 	 .lat_max_ns = 9876543,
+	 .refaults = 250,
+	 .major_by = {[PFW_BACKING_FILE] = 990, [PFW_BACKING_ANON] = 10},
 	 .cgroup = "/system.slice/db.service"},
 	/* anyone may name a cgroup: its path is as untrusted as a file's */
 	{.pid = 100,
@@ -99,8 +104,10 @@ static const struct pfw_file_stats files[] = {
 	 .lat_count = 1000,
 	 .lat_total_ns = 123456789,
 	 .lat_min_ns = 4100,
-	 .lat_max_ns = 9876543},
-	{.path = "[heap]", .major = 0, .minor = 3, .pages = 3},
+	 .lat_max_ns = 9876543,
+	 .refaults = 2,
+	 .backing = PFW_BACKING_FILE},
+	{.path = "[heap]", .major = 0, .minor = 3, .pages = 3, .backing = PFW_BACKING_ANON},
 	{.path = "/tmp/a,b\n\"c\"\xff (deleted)",
 	 .file = true,
 	 .inode = 12,
@@ -111,7 +118,10 @@ static const struct pfw_file_stats files[] = {
 	 .lat_count = 1,
 	 .lat_total_ns = 999,
 	 .lat_min_ns = 999,
-	 .lat_max_ns = 999},
+	 .lat_max_ns = 999,
+	 /* the page set was full: pages and refaults are lower bounds */
+	 .untracked = 1,
+	 .backing = PFW_BACKING_SHMEM},
 };
 
 static const struct pfw_run_info run = {
@@ -123,6 +133,8 @@ static const struct pfw_run_info run = {
 	.faults = 1004,
 	.major = 1001,
 	.minor = 3,
+	.refaults = 252,
+	.untracked = 1,
 	.lost = 2,
 	.exit_status = 0,
 };
@@ -262,15 +274,15 @@ int main(void)
 
 	s = render(&pfw_format_csv, 1);
 	golden("format.csv", s);
-	tap_ok(rectangular(s, 12), "fault csv: 12 fields on every row");
+	tap_ok(rectangular(s, 13), "fault csv: 13 fields on every row");
 	free(s);
 	s = render(&pfw_format_csv, 2 | 8);
 	golden("summary.csv", s);
-	tap_ok(rectangular(s, 14), "summary csv: 14 fields on every row");
+	tap_ok(rectangular(s, 20), "summary csv: 20 fields on every row");
 	free(s);
 	/* a second table in the same csv output is refused, not appended */
 	s = render(&pfw_format_csv, 1 | 2);
-	tap_ok(rectangular(s, 12), "csv keeps one table per output");
+	tap_ok(rectangular(s, 13), "csv keeps one table per output");
 	free(s);
 
 	s = render(&pfw_format_text, 1);

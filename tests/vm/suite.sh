@@ -156,9 +156,9 @@ for b in perf bpf ftrace; do
 			echo "$lane|$b|$m|skip|$detail" >>"$matrix"
 			continue
 		fi
-		# the stack and histogram views (issue 6) depend on the backend: per mode too
+		# the stack, histogram and heatmap views depend on the backend: per mode too
 		scripts=$(ls "$src"/tests/integration/*.sh "$src/tests/$b"/*.sh "$src/tests/views/stacks.sh" \
-			"$src/tests/views/hist.sh" \
+			"$src/tests/views/hist.sh" "$src/tests/views/heatmap.sh" \
 			2>/dev/null | grep -v '/lib[^/]*\.sh$')
 		if [ -z "$scripts" ]; then
 			skip "$lane: $label" "no integration tests found under $src/tests"
