@@ -59,11 +59,12 @@ got=$(complete_line 'pfwatch --')
 is_eq "pfwatch --<TAB> offers exactly the long options of --help ($(echo "$want" | wc -w))" "$got" "$want"
 
 # 2. each option with a fixed set of values: exactly those --help names
-# ("auto, bpf, perf or ftrace (default: auto)", over continuation lines)
+# ("auto, bpf, perf or ftrace (default: auto)", over continuation lines:
+# 20 spaces spelled out, mawk has no {n,} intervals)
 help_values() { # option
 	printf '%s\n' "$help" | awk -v o="$1" '
 		$0 ~ "^ +(-[a-zA-Z], )?" o "=" { on = 1; sub(/^ +(-[a-zA-Z], )?--[a-z-]+=[A-Z]+ +/, ""); t = $0; next }
-		on && /^ {20,}/ { sub(/^ +/, ""); t = t " " $0; next }
+		on && /^                    / { sub(/^ +/, ""); t = t " " $0; next }
 		on { exit }
 		END {
 			sub(/\(default.*/, "", t); gsub(/\([^)]*\)/, "", t); gsub(/;.*/, "", t)
