@@ -109,6 +109,22 @@ class Bench:
             cfgs = [c for c in cfgs if c[0].split("@")[0] in keep or c[0] == "untraced"]
         return cfgs, unavail
 
+    def ratio_configs(self, cfgs):
+        """the minor-fault storm's rows (issue 13): every bpf attach mode that runs, as a
+        majors-only summary (the default), an all-faults summary and all-faults events"""
+        out = [c for c in cfgs if c[0] in ("untraced", "perf-stat", "perf-record")]
+        for name, kind, extra in cfgs:
+            if kind != "pfwatch" or extra["backend"] != "bpf" or extra["view"] != "summary":
+                continue
+            base, tag = (name.split("@") + [None])[:2]
+            base = base[:-len("-summary")]
+            for row, faults, view in (("default", "major", "summary"),
+                                      ("all-summary", "all", "summary"),
+                                      ("all-events", "all", "events")):
+                n = base + "-" + row + ("@" + tag if tag else "")
+                out.append((n, kind, dict(extra, faults=faults, view=view)))
+        return out
+
     # ---- workloads ----
 
     def workload_cmd(self, wl, p):
@@ -150,7 +166,7 @@ class Bench:
         if kind == "perf-record":
             return [self.perf, "record", "-c", "1", "-d", "-o", outfile, "-p", str(pid)] + \
                 sum((["-e", e] for e in evs), [])
-        faults = {"major": "major", "storm": "minor", "mixed": "all"}[wl]
+        faults = extra.get("faults") or {"major": "major", "storm": "minor", "mixed": "all"}[wl]
         cmd = [extra.get("bin", self.pfwatch), "-b", extra["backend"], "-p", str(pid), "--faults=" + faults,
                "--view=" + extra["view"], "--format=json", "-o", outfile]
         if extra["attach"]:
@@ -382,6 +398,13 @@ class Bench:
                                      u["cpu_ns"] / max(1, u["faults"]))
                 s["added_ns"] = statistics.median(added) if added else None
                 s["added_cpu_ns"] = statistics.median(added_cpu) if added_cpu else None
+            # the wall time of the faulting phase over the same repetition's floor
+            if base and name != "untraced":
+                ratios = [m["elapsed_ns"] / runs["untraced"][i]["elapsed_ns"]
+                          for i, m in enumerate(ms)
+                          if "error" not in m and i < len(runs["untraced"]) and
+                          "error" not in runs["untraced"][i]]
+                s["ratio"] = statistics.median(ratios) if ratios else None
             if "tracer_cpu_ns" in ok[0]:
                 s["cpu_ns"] = statistics.median(m["tracer_cpu_ns"] / max(1, m["faults"])
                                                 for m in ok)
@@ -423,7 +446,8 @@ def main():
     ap.add_argument("--workloads", help="comma-separated: major,storm,mixed (default all)")
     ap.add_argument("--render", metavar="RESULTS_JSON",
                     help="only print the Markdown of an earlier results.json")
-    ap.add_argument("--skip", default="", help="comma-separated parts: main,rate,threads,size")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated parts: ratios,main,rate,threads,size")
     a = ap.parse_args()
     if a.render:
         with open(a.render) as f:
@@ -456,8 +480,14 @@ def main():
         "mixed": {"size": "32M" if q else "256M", "threads": 2,
                   "accesses": 2000 if q else 20000},
     }
+    # issue 13: 786k fresh anonymous pages, about 1.1 s untraced here
+    W_ratio = {"threads": 2, "size": "128M" if q else "1536M", "rounds": 1}
     results = {"meta": meta, "workloads": W, "main": {}, "rate": {}, "threads": {},
-               "size": {}}
+               "size": {}, "ratios": {}, "ratio_workload": W_ratio}
+    if "ratios" not in skip:
+        rc = b.ratio_configs(cfgs)
+        b.say("== storm ratios %s" % json.dumps(W_ratio))
+        results["ratios"] = b.series("storm", W_ratio, rc, reps if q else max(reps, 7), "ratio")
     if "main" not in skip:
         for wl, p in W.items():
             if a.workloads and wl not in a.workloads.split(","):
@@ -520,6 +550,29 @@ def render(R):
              "tracer reported, *lost* = faults it says (or we find) it missed; peak RSS is "
              "the tracer's VmHWM. A negative figure is below the noise (a major fault's "
              "CPU time varies by a few us from run to run).")
+    if R.get("ratios"):
+        L.append("")
+        L.append("### minor-fault storm: wall time traced over untraced (%s)" %
+                 json.dumps(R["ratio_workload"]))
+        L.append("")
+        L.append("Each repetition runs every configuration once, in rotated order; the "
+                 "ratio is the faulting phase's wall time over the same repetition's "
+                 "untraced run, median over repetitions. *default* = `--faults=major "
+                 "--view=summary`, *all-summary* = `--faults=all --view=summary`, "
+                 "*all-events* = `--faults=all --view=events -f json -o FILE`.")
+        L.append("")
+        L.append("| configuration | ratio | added wall ns/fault | in-task CPU ns/fault "
+                 "| tracer CPU ns/fault | lost |")
+        L.append("|---|---|---|---|---|---|")
+        for name, s in R["ratios"].items():
+            if "error" in s and "reps" not in s:
+                L.append("| %s | failed: %s |||||" % (name, s["error"][:120]))
+                continue
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                name, "%.3fx" % s["ratio"] if s.get("ratio") else "1 (floor: %.0f ns)" %
+                (s["elapsed_ns"] / max(1, s["faults"])),
+                fmt(s.get("added_ns"), 0), fmt(s.get("added_cpu_ns"), 0),
+                fmt(s.get("cpu_ns"), 0), fmt(s.get("lost"))))
     for wl, res in R["main"].items():
         L.append("")
         L.append("### %s (%s)" % (wl, json.dumps(R["workloads"][wl])))

@@ -979,6 +979,8 @@ static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m, bool agg)
 	bpf_program__set_autoload(skel->progs.pfw_kretprobe, m == MODE_KPROBE && !agg);
 	bpf_program__set_autoload(skel->progs.pfw_kretprobe_agg, m == MODE_KPROBE && agg);
 	bpf_program__set_autoload(skel->progs.pfw_tp_entry, m == MODE_TP);
+	bpf_program__set_autoload(skel->progs.pfw_tp_entry_user, m == MODE_TP);
+	bpf_program__set_autoload(skel->progs.pfw_tp_entry_kernel, m == MODE_TP);
 	bpf_program__set_autoload(skel->progs.pfw_tp_major, m == MODE_TP && !agg);
 	bpf_program__set_autoload(skel->progs.pfw_tp_minor, m == MODE_TP && !agg);
 	bpf_program__set_autoload(skel->progs.pfw_tp_major_agg, m == MODE_TP && agg);
@@ -1217,16 +1219,16 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 		bpf_map__set_max_entries(skel->maps.agg_threads, 1);
 		bpf_map__set_max_entries(skel->maps.agg_files, 1);
 		bpf_map__set_max_entries(skel->maps.agg_pages, 1);
-		bpf_map__set_max_entries(skel->maps.agg_filepages, 1);
 	} else {
-		/* a test hook: a tiny file page set, to see what a full one does */
+		/* a test hook: a tiny page set, to see what a full one does */
 		env = getenv("PFW_BPF_CHUNKS");
 		if (env && atoi(env) > 0)
-			bpf_map__set_max_entries(skel->maps.agg_filepages, (__u32)atoi(env));
+			bpf_map__set_max_entries(skel->maps.agg_pages, (__u32)atoi(env));
 		/* only new-file announcements go through it */
 		if (p->ringbuf)
 			bpf_map__set_max_entries(skel->maps.events, 64 * 1024);
-		bpf_map__set_max_entries(skel->maps.agg_pages, 1 << 18);
+		/* the exporter reports no distinct pages: over days they would fill the set */
+		skel->rodata->anon_pages = !p->serving;
 	}
 	if (p->mode == MODE_TP) {
 		bpf_map__set_max_entries(skel->maps.inflights, 1);
@@ -1243,7 +1245,22 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	} else {
 		/* task storage is 5.11 (tracing programs 5.13); fentry and kprobe run on older */
 		bpf_map__set_autocreate(skel->maps.tp_tasks, false);
+		/*
+		 * Their fault in flight in task storage where kprobe programs
+		 * may use it (tracing programs could earlier): else the hash.
+		 */
+		skel->rodata->inflight_task =
+			skel->rodata->have_task_btf &&
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_storage_get,
+						NULL) > 0;
+		env = getenv("PFW_BPF_INFLIGHT_HASH");
+		if (env && *env && strcmp(env, "0"))
+			skel->rodata->inflight_task = false; /* a benchmark hook */
 	}
+	if (p->mode == MODE_TP || !skel->rodata->inflight_task)
+		bpf_map__set_autocreate(skel->maps.inflight_tasks, false);
+	if (skel->rodata->inflight_task)
+		bpf_map__set_max_entries(skel->maps.inflights, 1);
 	if (t->kind == PFW_TARGET_SYSTEM)
 		bpf_map__set_max_entries(skel->maps.targets, 1);
 	set_autoload(skel, p->mode, p->aggregate);
@@ -1525,6 +1542,38 @@ static int attach_sw(struct bpf_priv *p, struct bpf_program *prog, unsigned long
 	return attached ? 0 : -ENODEV;
 }
 
+/*
+ * tp's fault entry: the raw tracepoints exceptions:page_fault_user and
+ * _kernel where the kernel has them (x86), else the PAGE_FAULTS software
+ * event. PFW_BPF_ENTRY=perf_event forces the latter (a benchmark hook).
+ */
+static int attach_tp_entry(struct bpf_priv *p)
+{
+	struct pfwatch_bpf *skel = p->skel;
+	const char *env = getenv("PFW_BPF_ENTRY");
+	size_t before = p->nr_links;
+	int ret = -ENOENT;
+
+	if (!env || strcmp(env, "perf_event")) {
+		ret = add_link(p, bpf_program__attach(skel->progs.pfw_tp_entry_user));
+		if (!ret)
+			ret = add_link(p, bpf_program__attach(skel->progs.pfw_tp_entry_kernel));
+		if (!ret) {
+			pfw_session_verbose(p->s,
+					    "bpf: fault entries from the exceptions tracepoints");
+			return 0;
+		}
+		/* half attached: undo, then the software event */
+		while (p->nr_links > before)
+			bpf_link__destroy(p->links[--p->nr_links]);
+		pfw_session_verbose(p->s,
+				    "bpf: no exceptions:page_fault_* raw tracepoints (%s): fault "
+				    "entries from the page-faults software event",
+				    strerror(-ret));
+	}
+	return attach_sw(p, skel->progs.pfw_tp_entry, PERF_COUNT_SW_PAGE_FAULTS);
+}
+
 static int start_nobtf(struct bpf_priv *p)
 {
 	struct pfwatch_nobtf_bpf *nb = p->nb;
@@ -1610,17 +1659,23 @@ static int bpf_start(void *priv)
 			ret = add_link(p, bpf_program__attach(skel->progs.pfw_kprobe));
 		break;
 	case MODE_TP:
-		/* completions first: an entry without them would only wait in the map */
-		ret = attach_sw(
-			p, p->aggregate ? skel->progs.pfw_tp_major_agg : skel->progs.pfw_tp_major,
-			PERF_COUNT_SW_PAGE_FAULTS_MAJ);
-		if (!ret)
+		/*
+		 * Completions first: an entry without them would only wait in
+		 * the map. Only the kinds asked for: in a majors-only run each
+		 * minor fault then costs the entry alone.
+		 */
+		if (p->s->opts->faults & PFW_WANT_MAJOR)
+			ret = attach_sw(p,
+					p->aggregate ? skel->progs.pfw_tp_major_agg
+						     : skel->progs.pfw_tp_major,
+					PERF_COUNT_SW_PAGE_FAULTS_MAJ);
+		if (!ret && (p->s->opts->faults & PFW_WANT_MINOR))
 			ret = attach_sw(p,
 					p->aggregate ? skel->progs.pfw_tp_minor_agg
 						     : skel->progs.pfw_tp_minor,
 					PERF_COUNT_SW_PAGE_FAULTS_MIN);
 		if (!ret && !p->s->opts->no_latency)
-			ret = attach_sw(p, skel->progs.pfw_tp_entry, PERF_COUNT_SW_PAGE_FAULTS);
+			ret = attach_tp_entry(p);
 		break;
 	default:
 		ret = -EINVAL;
@@ -1821,6 +1876,22 @@ static bool forget_file(struct bpf_priv *p, const struct pfw_bpf_file_key *fk,
 	return true;
 }
 
+/* the per-CPU values of a file row, summed (min and max folded) */
+static void file_row_sum(const struct pfw_bpf_file *fv, int ncpu, struct pfw_file_stats *f)
+{
+	for (int c = 0; c < ncpu; c++) {
+		f->major += fv[c].major;
+		f->minor += fv[c].minor;
+		f->pages += fv[c].pages;
+		f->refaults += fv[c].refaults;
+		f->untracked += fv[c].untracked;
+		if (fv[c].shmem)
+			f->backing = PFW_BACKING_SHMEM;
+		lat_merge(&f->lat_count, &f->lat_total_ns, &f->lat_min_ns, &f->lat_max_ns,
+			  fv[c].lat_count, fv[c].lat_total, fv[c].lat_min, fv[c].lat_max);
+	}
+}
+
 static void read_aggregates(struct bpf_priv *p)
 {
 	struct pfw_session *s = p->s;
@@ -1930,35 +2001,19 @@ static void read_aggregates(struct bpf_priv *p)
 		if (bpf_map__lookup_elem(skel->maps.agg_files, &fk, sizeof(fk), fv,
 					 ncpu * sizeof(*fv), 0))
 			continue;
-		for (int c = 0; c < ncpu; c++) {
-			f.major += fv[c].major;
-			f.minor += fv[c].minor;
-			f.pages += fv[c].pages;
-			f.refaults += fv[c].refaults;
-			f.untracked += fv[c].untracked;
-			if (fv[c].shmem)
-				f.backing = PFW_BACKING_SHMEM;
-			lat_merge(&f.lat_count, &f.lat_total_ns, &f.lat_min_ns, &f.lat_max_ns,
-				  fv[c].lat_count, fv[c].lat_total, fv[c].lat_min, fv[c].lat_max);
-		}
-		if (!fk.dev && !fk.ino) {
-			f.path = "[anon]";
-			f.backing = PFW_BACKING_ANON;
-		} else {
-			f.file = true;
-			if (f.backing != PFW_BACKING_SHMEM)
-				f.backing = PFW_BACKING_FILE;
-			f.inode = fk.ino;
-			f.dev_major = fk.dev >> 20;
-			f.dev_minor = fk.dev & 0xfffff;
-			f.gen = fk.gen;
-			f.path = name_of(p, f.inode, f.dev_major, f.dev_minor, f.gen);
-			if (!f.path && s->maps)
-				f.path = pfw_maps_path_of(s->maps, f.dev_major, f.dev_minor,
-							  f.inode);
-			if (!f.path)
-				f.path = "[unknown]";
-		}
+		file_row_sum(fv, ncpu, &f);
+		f.file = true;
+		if (f.backing != PFW_BACKING_SHMEM)
+			f.backing = PFW_BACKING_FILE;
+		f.inode = fk.ino;
+		f.dev_major = fk.dev >> 20;
+		f.dev_minor = fk.dev & 0xfffff;
+		f.gen = fk.gen;
+		f.path = name_of(p, f.inode, f.dev_major, f.dev_minor, f.gen);
+		if (!f.path && s->maps)
+			f.path = pfw_maps_path_of(s->maps, f.dev_major, f.dev_minor, f.inode);
+		if (!f.path)
+			f.path = "[unknown]";
 		if (p->serving) {
 			uint64_t k2 = (uint64_t)fk.dev << 32 | fk.gen;
 			const struct seen_row *was = seen_find(p->seen_f, p->nseen_f, fk.ino, k2);
@@ -1999,6 +2054,15 @@ static void read_aggregates(struct bpf_priv *p)
 							});
 		}
 		pfw_agg_add_file(s->agg, &f);
+	}
+	/* every anonymous fault: one row, per CPU in an array (pfwatch.bpf.c, agg_anon) */
+	if (!bpf_map__lookup_elem(skel->maps.agg_anon, &(__u32){0}, sizeof(__u32), fv,
+				  ncpu * sizeof(*fv), 0)) {
+		struct pfw_file_stats f = {.path = "[anon]", .backing = PFW_BACKING_ANON};
+
+		file_row_sum(fv, ncpu, &f);
+		if (f.major || f.minor)
+			pfw_agg_add_file(s->agg, &f);
 	}
 	/* a row that would not go stays: it is reported (and seen) as it was */
 	for (size_t i = 0; i < nft; i++)
@@ -2190,14 +2254,10 @@ static int bpf_stop(void *priv)
 				    "bpf: %llu faults without file identity (mmap_lock busy), "
 				    "resolved by address",
 				    (unsigned long long)p->counters[PFW_BPF_CNT_VMA_BUSY]);
-	if (p->counters[PFW_BPF_CNT_FILEPAGES_FULL])
-		pfw_session_verbose(p->s,
-				    "bpf: file page set full (PFW_BPF_CHUNKS): %llu faults on "
-				    "untracked pages; pages and refaults are lower bounds",
-				    (unsigned long long)p->counters[PFW_BPF_CNT_FILEPAGES_FULL]);
 	if (p->counters[PFW_BPF_CNT_PAGES_FULL])
 		pfw_session_verbose(p->s,
-				    "bpf: page set full: per-file pages undercounted by up to %llu",
+				    "bpf: page set full (PFW_BPF_CHUNKS): %llu faults on "
+				    "untracked pages; pages and refaults are lower bounds",
 				    (unsigned long long)p->counters[PFW_BPF_CNT_PAGES_FULL]);
 	if (p->counters[PFW_BPF_CNT_AGG_FULL]) {
 		/* a fault the summary does not hold is a lost one */

@@ -58,6 +58,10 @@ const volatile bool use_ringbuf = true;
 const volatile bool measure_latency = true;
 const volatile bool have_task_btf = true;
 const volatile bool use_vma_cache = true;
+/* count distinct anonymous pages (not in the exporter: see agg_pages) */
+const volatile bool anon_pages = true;
+/* fentry/kprobe: the fault in flight in task storage, not the inflights hash */
+const volatile bool inflight_task = false;
 /* a test hook: pages whose index is a multiple of it take the EBUSY path */
 const volatile __u32 novma_every = 0;
 /*
@@ -101,12 +105,25 @@ struct inflight {
 	__u8 retried; /* the last attempt returned VM_FAULT_RETRY */
 };
 
+/*
+ * Where they live: task-local storage where the kernel lets kprobe and
+ * tracing programs use it (inflight_task), one pointer chase that goes away
+ * with the thread; else an LRU hash by tid, an update and a delete per
+ * fault (bench/: the costliest part of these modes on a fault storm).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, struct inflight);
 } inflights SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} inflight_tasks SEC(".maps");
 
 /* RINGBUF; the loader turns it into a PERF_EVENT_ARRAY where ringbuf is missing (<5.8) */
 struct {
@@ -143,18 +160,16 @@ struct {
 } agg_files SEC(".maps");
 
 /*
- * The distinct-page set is the one map that grows with every new page and
- * every new process (anonymous pages are keyed by pid): an LRU (4.10+)
- * keeps it bounded over days. An evicted page faulted again counts as
- * distinct once more, so "pages" can only be over-counted, and only after
- * max_entries pages; the fault counts never depend on it.
+ * The row of every anonymous fault ([anon]): one per CPU in an array, a
+ * lookup the verifier turns into an address, where the file rows' hash
+ * would hash and walk a bucket on every fault of an allocation storm.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, struct pfw_bpf_page_key);
-	__type(value, __u8);
-} agg_pages SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pfw_bpf_file);
+} agg_anon SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -164,19 +179,23 @@ struct {
 } agg_hist SEC(".maps");
 
 /*
- * The distinct file pages, which decide refaults (pfwatch_bpf.h). A plain
- * hash, not an LRU: a forgotten page would make its next major fault look
- * like a first read. Its cost per fault does not depend on how hard the
- * kernel evicts; when it is full, a page in a new chunk is not tracked and
- * counted as such (untracked), so the rows say their pages and refaults are
- * lower bounds. The loader sizes it (PFW_BPF_CHUNKS).
+ * The distinct pages (pfwatch_bpf.h): of files, which decide refaults, and
+ * of each process' anonymous memory. A plain hash of 512-page bitmaps, not
+ * an LRU: a forgotten page would make its next major fault look like a
+ * first read. A fault costs a lookup and an atomic OR, an insert only for
+ * the first page of a chunk, whatever the kernel evicts (an LRU insert per
+ * new page was the costliest thing of an allocation storm). When it is
+ * full, a page in a new chunk is not tracked and counted as such, so the
+ * rows say their pages and refaults are lower bounds. The loader sizes it
+ * (PFW_BPF_CHUNKS), and leaves anonymous pages out of the exporter's runs
+ * (anon_pages), whose days would fill it with dead processes' chunks.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
 	__type(key, struct pfw_bpf_chunk_key);
 	__type(value, struct pfw_bpf_chunk);
-} agg_filepages SEC(".maps");
+} agg_pages SEC(".maps");
 
 /* one completed fault, before it is streamed or aggregated */
 struct fault {
@@ -395,15 +414,9 @@ static __always_inline void lat_fold(__u64 *cnt, __u64 *tot, __u64 *mn, __u64 *m
 	*tot += lat;
 }
 
-static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, __u32 extra)
+static __always_inline void fill_event(struct pfw_bpf_event *ev, struct fault *f, __u64 id,
+				       __u32 extra)
 {
-	static const __u32 zero;
-	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 size;
-	long n, err;
-
-	if (!ev)
-		return;
 	ev->time_ns = bpf_ktime_get_ns();
 	ev->addr = f->addr;
 	ev->ip = f->ip;
@@ -429,6 +442,33 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		ev->flags |= PFW_BPF_F_LATENCY;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->nr_stack = 0;
+}
+
+static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, __u32 extra)
+{
+	static const __u32 zero;
+	struct pfw_bpf_event *ev;
+	__u64 size;
+	long n, err;
+
+	/*
+	 * Without a stack the record has one size: write it in place in the
+	 * ring (reserve, commit), not in a per-CPU scratch copied in after.
+	 */
+	if (use_ringbuf && !call_graph) {
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) - sizeof(ev->stack), 0);
+		if (!ev) {
+			count(PFW_BPF_CNT_LOST);
+			return;
+		}
+		fill_event(ev, f, id, extra);
+		bpf_ringbuf_submit(ev, 0);
+		return;
+	}
+	ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
+		return;
+	fill_event(ev, f, id, extra);
 	if (call_graph) {
 		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
 		if (n > 0)
@@ -447,30 +487,42 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 }
 
 /*
- * Mark @f's file page in the page set: 1 if it was marked before (a
- * refault when @f is major), 0 if new, -1 if the set is full. The atomic
- * OR with fetch (BPF atomics, 5.12) decides between two CPUs completing
+ * Mark @f's page in the page set: 1 if it was marked before (a refault
+ * when @f is a major fault on a file), 0 if new, -1 if the set is full. A
+ * file page is its offset in the file, whoever maps it; an anonymous page
+ * is an address in process @tgid (ino 0, the tgid in gen). The atomic OR
+ * with fetch (BPF atomics, 5.12) decides between two CPUs completing
  * faults on one page at once: exactly one sees it new. Only the
  * aggregating programs carry it (see the _agg programs below), so the
  * streaming ones load on older kernels.
  */
-static __always_inline int file_page_seen(struct fault *f)
+static __always_inline int page_seen(struct fault *f, __u32 tgid)
 {
 	static const struct pfw_bpf_chunk empty;
-	struct pfw_bpf_chunk_key k = {.ino = f->ino, .dev = f->dev, .gen = f->gen};
-	__u64 page = f->offset >> PFW_PAGE_SHIFT, bit = 1ull << (page & 63), old;
+	struct pfw_bpf_chunk_key k = {};
+	__u64 page, bit, old;
 	struct pfw_bpf_chunk *c;
 	long err;
 
+	if (f->has_file) {
+		k.ino = f->ino;
+		k.dev = f->dev;
+		k.gen = f->gen;
+		page = f->offset >> PFW_PAGE_SHIFT;
+	} else {
+		k.gen = tgid;
+		page = f->addr >> PFW_PAGE_SHIFT;
+	}
+	bit = 1ull << (page & 63);
 	k.chunk = page >> PFW_BPF_CHUNK_SHIFT;
-	c = bpf_map_lookup_elem(&agg_filepages, &k);
+	c = bpf_map_lookup_elem(&agg_pages, &k);
 	if (!c) {
-		err = bpf_map_update_elem(&agg_filepages, &k, &empty, BPF_NOEXIST);
+		err = bpf_map_update_elem(&agg_pages, &k, &empty, BPF_NOEXIST);
 		if (err && err != -17 /* EEXIST: another CPU made it */) {
-			count(PFW_BPF_CNT_FILEPAGES_FULL);
+			count(PFW_BPF_CNT_PAGES_FULL);
 			return -1;
 		}
-		c = bpf_map_lookup_elem(&agg_filepages, &k);
+		c = bpf_map_lookup_elem(&agg_pages, &k);
 		if (!c)
 			return -1;
 	}
@@ -481,19 +533,16 @@ static __always_inline int file_page_seen(struct fault *f)
 
 static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id)
 {
-	int seen = 0;
-
 	static const struct pfw_bpf_file zero_file;
-	static const __u8 one = 1;
+	static const __u32 zero;
 	__u32 tid = (__u32)id;
 	struct pfw_bpf_thread *t;
 	struct pfw_bpf_file_key fk = {};
-	struct pfw_bpf_page_key pk = {};
 	struct pfw_bpf_file *fv;
-	long err;
+	int seen = 0;
 
-	if (f->has_file)
-		seen = file_page_seen(f);
+	if (f->has_file || anon_pages)
+		seen = page_seen(f, id >> 32);
 	t = bpf_map_lookup_elem(&agg_threads, &tid);
 	if (!t) {
 		struct pfw_bpf_thread nt = {};
@@ -514,12 +563,13 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 				t->major_shmem++;
 			else
 				t->major_file++;
-			if (seen > 0)
+			if (seen > 0 && f->has_file)
 				t->refaults++;
 		} else {
 			t->minor++;
 		}
-		if (seen < 0)
+		/* the refault count's bound: file pages only */
+		if (seen < 0 && f->has_file)
 			t->untracked++;
 		if (f->has_latency)
 			lat_fold(&t->lat_count, &t->lat_total, &t->lat_min, &t->lat_max,
@@ -532,46 +582,33 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 		fk.ino = f->ino;
 		fk.dev = f->dev;
 		fk.gen = f->gen;
-		pk.ino = f->ino;
-		pk.dev = f->dev;
-		pk.gen = f->gen;
-		pk.page = f->offset >> PFW_PAGE_SHIFT;
-	} else {
-		pk.pid = id >> 32;
-		pk.page = f->addr & PFW_PAGE_MASK;
-	}
-	fv = bpf_map_lookup_elem(&agg_files, &fk);
-	if (!fv) {
-		/*
-		 * A file seen for the first time: tell user space while the
-		 * mapping most likely still exists, so it can learn the path
-		 * from /proc/PID/maps; at stop() the process may be gone.
-		 */
-		if (!bpf_map_update_elem(&agg_files, &fk, &zero_file, BPF_NOEXIST) && f->has_file)
-			stream_fault(ctx, f, id, PFW_BPF_F_NEWFILE);
 		fv = bpf_map_lookup_elem(&agg_files, &fk);
+		if (!fv) {
+			/*
+			 * A file seen for the first time: tell user space while the
+			 * mapping most likely still exists, so it can learn the path
+			 * from /proc/PID/maps; at stop() the process may be gone.
+			 */
+			if (!bpf_map_update_elem(&agg_files, &fk, &zero_file, BPF_NOEXIST))
+				stream_fault(ctx, f, id, PFW_BPF_F_NEWFILE);
+			fv = bpf_map_lookup_elem(&agg_files, &fk);
+		}
+	} else {
+		fv = bpf_map_lookup_elem(&agg_anon, &zero);
 	}
 	if (fv) {
 		if (f->kind)
 			fv->major++;
 		else
 			fv->minor++;
-		if (f->has_file) {
-			/* file pages: the page set above */
+		if (!seen && (f->has_file || anon_pages))
+			fv->pages++;
+		else if (seen < 0)
+			fv->untracked++;
+		else if (seen > 0 && f->kind && f->has_file)
+			fv->refaults++;
+		if (f->has_file)
 			fv->shmem = f->shmem;
-			if (!seen)
-				fv->pages++;
-			else if (seen < 0)
-				fv->untracked++;
-			else if (f->kind)
-				fv->refaults++;
-		} else {
-			err = bpf_map_update_elem(&agg_pages, &pk, &one, BPF_NOEXIST);
-			if (!err)
-				fv->pages++;
-			else if (err != -17 /* EEXIST */)
-				count(PFW_BPF_CNT_PAGES_FULL);
-		}
 		if (f->has_latency)
 			lat_fold(&fv->lat_count, &fv->lat_total, &fv->lat_min, &fv->lat_max,
 				 f->latency_ns);
@@ -691,8 +728,8 @@ struct {
 	__type(value, struct tp_task);
 } tp_tasks SEC(".maps");
 
-SEC("perf_event")
-int pfw_tp_entry(struct bpf_perf_event_data *ctx)
+/* a fault begins: its time, for the completion to measure the latency */
+static __always_inline int tp_entry(__u64 addr)
 {
 	struct tp_task *st;
 	__u64 id;
@@ -704,8 +741,38 @@ int pfw_tp_entry(struct bpf_perf_event_data *ctx)
 	if (!st)
 		return 0;
 	st->entry_ts = bpf_ktime_get_ns();
-	st->entry_addr = ctx->addr;
+	st->entry_addr = addr;
 	return 0;
+}
+
+/*
+ * The entry comes from exceptions:page_fault_user and page_fault_kernel
+ * (x86: trace_page_fault_entries(), before any fault handling) where they
+ * exist: a raw tracepoint program costs less per fault than a perf_event
+ * program on the PAGE_FAULTS software event, which every other kernel
+ * uses (bench/: the entry is paid by every fault, also the minor faults a
+ * majors-only run does not want). Kernel-mode faults on user addresses
+ * (copy_from_user) are page_fault_kernel; on kernel addresses they end
+ * without a completion and are left out.
+ */
+SEC("perf_event")
+int pfw_tp_entry(struct bpf_perf_event_data *ctx)
+{
+	return tp_entry(ctx->addr);
+}
+
+SEC("raw_tp/page_fault_user")
+int BPF_PROG(pfw_tp_entry_user, unsigned long address)
+{
+	return tp_entry(address);
+}
+
+SEC("raw_tp/page_fault_kernel")
+int BPF_PROG(pfw_tp_entry_kernel, unsigned long address)
+{
+	if ((long)address < 0)
+		return 0;
+	return tp_entry(address);
 }
 
 static long tp_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
@@ -879,33 +946,69 @@ PFW_TP(pfw_tp_minor_agg, 0, true)
  * Everything about the vma is captured at entry: after the return the vma
  * may be gone (the mmap_lock was dropped).
  */
-static __always_inline void hmf_enter(struct inflight *in, __u64 address, __u32 flags)
+/* the current thread's fault in flight, or NULL */
+static __always_inline struct inflight *inflight_of(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *old = bpf_map_lookup_elem(&inflights, &tid);
-	__u64 now = bpf_ktime_get_ns();
+	__u32 tid;
 
-	in->first_ts = now;
-	if (old && old->retried && old->addr == address)
-		in->first_ts = old->first_ts;
-	in->addr = address;
-	in->flags = flags;
-	in->in_call = 1;
-	bpf_map_update_elem(&inflights, &tid, in, BPF_ANY);
+	if (inflight_task)
+		return bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0, 0);
+	tid = (__u32)bpf_get_current_pid_tgid();
+	return bpf_map_lookup_elem(&inflights, &tid);
+}
+
+/* a fault completed or abandoned: nothing in flight */
+static __always_inline void inflight_done(struct inflight *in)
+{
+	__u32 tid;
+
+	if (inflight_task) {
+		in->in_call = 0;
+		in->retried = 0;
+		return;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&inflights, &tid);
+}
+
+static __always_inline void hmf_enter(struct inflight *n, __u64 address, __u32 flags)
+{
+	struct inflight *in;
+	__u32 tid;
+
+	if (inflight_task)
+		in = bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	else
+		in = inflight_of();
+	n->first_ts = bpf_ktime_get_ns();
+	/* a retry of the same fault: the latency spans every attempt */
+	if (in && in->retried && in->addr == address)
+		n->first_ts = in->first_ts;
+	n->addr = address;
+	n->flags = flags;
+	n->in_call = 1;
+	if (inflight_task) {
+		if (in)
+			*in = *n;
+		return;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&inflights, &tid, n, BPF_ANY);
 }
 
 static __always_inline void hmf_gup(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = inflight_of();
 
 	/* regs == NULL (GUP, 5.9+): not a user fault; a stale retried entry can't complete now */
-	bpf_map_delete_elem(&inflights, &tid);
+	if (in)
+		inflight_done(in);
 }
 
 static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
+	struct inflight *in = inflight_of();
 	struct fault f = {};
 	__u64 id;
 
@@ -931,7 +1034,7 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 		f.has_latency = 1;
 	}
 	id = in->id;
-	bpf_map_delete_elem(&inflights, &tid);
+	inflight_done(in);
 	/* VM_FAULT_ERROR faults are not accounted by mm_account_fault() */
 	if (ret & VM_FAULT_ERROR)
 		return;

@@ -39,11 +39,10 @@
 
 /* indexes of the per-CPU "counters" array */
 enum pfw_bpf_counter {
-	PFW_BPF_CNT_LOST,	    /* ring/perf buffer full: record dropped */
-	PFW_BPF_CNT_VMA_BUSY,	    /* bpf_find_vma() could not take mmap_lock: no file identity */
-	PFW_BPF_CNT_PAGES_FULL,	    /* page set full: per-file "pages" undercounted */
-	PFW_BPF_CNT_AGG_FULL,	    /* aggregation map full: a fault not aggregated */
-	PFW_BPF_CNT_FILEPAGES_FULL, /* file page set full: a fault's page untracked */
+	PFW_BPF_CNT_LOST,	/* ring/perf buffer full: record dropped */
+	PFW_BPF_CNT_VMA_BUSY,	/* bpf_find_vma() could not take mmap_lock: no file identity */
+	PFW_BPF_CNT_AGG_FULL,	/* aggregation map full: a fault not aggregated */
+	PFW_BPF_CNT_PAGES_FULL, /* page set full: a fault's page untracked */
 	PFW_BPF_CNT_NR,
 };
 
@@ -107,14 +106,15 @@ struct pfw_bpf_file {
 };
 
 /*
- * The distinct file pages, which decide refaults: a bitmap per 512 pages
- * of a file (2 MiB of 4 KiB pages), so a fault costs a lookup and an
- * atomic OR, and an insert only for the first page of a chunk.
+ * The distinct pages: a bitmap per 512 pages (2 MiB of 4 KiB pages) of a
+ * file, which decide refaults, or of a process' anonymous memory (ino and
+ * dev 0, the tgid in gen), so a fault costs a lookup and an atomic OR, and
+ * an insert only for the first page of a chunk.
  */
 #define PFW_BPF_CHUNK_SHIFT 9
 struct pfw_bpf_chunk_key {
 	__u64 ino;
-	__u64 chunk; /* file page index >> PFW_BPF_CHUNK_SHIFT */
+	__u64 chunk; /* page index (in the file, or address >> 12) >> PFW_BPF_CHUNK_SHIFT */
 	__u32 dev;
 	__u32 gen;
 };
@@ -123,22 +123,11 @@ struct pfw_bpf_chunk {
 	__u64 bits[(1 << PFW_BPF_CHUNK_SHIFT) / 64];
 };
 
-/* the set of distinct pages per file (anonymous: per process address) */
-struct pfw_bpf_page_key {
-	__u64 ino;
-	__u64 page; /* file page index; for anon, the page-aligned address */
-	__u32 dev;
-	__u32 pid; /* 0 for file pages */
-	__u32 gen;
-	__u32 pad;
-};
-
 _Static_assert(sizeof(struct pfw_bpf_event) == 96 + 8 * PFW_BPF_MAX_STACK, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_thread) == 120, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file_key) == 16, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file) == 80, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_chunk_key) == 24, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_chunk) == 64, "wire layout");
-_Static_assert(sizeof(struct pfw_bpf_page_key) == 32, "wire layout");
 
 #endif

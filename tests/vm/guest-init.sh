@@ -40,6 +40,15 @@ PFW_SUITE_ONLY=$(sed -n 's/.*pfw\.only=\([^ ]*\).*/\1/p' /proc/cmdline)
 PFW_SUITE_SCRIPTS=$(sed -n 's/.*pfw\.scripts=\([^ ]*\).*/\1/p' /proc/cmdline)
 export PFW_SUITE_ONLY PFW_SUITE_SCRIPTS
 
+if grep -q 'pfw\.bench=1' /proc/cmdline; then
+	echo "PFW-GUEST: bench on kernel $(uname -r)"
+	PFW_STORM=/pfw/bench/pfw-storm PERF=/pfw/bench/perf sh /pfw/bench/guest-ratios.sh \
+		/data/bench.md 2>/data/bench.err
+	sync
+	umount /data 2>/dev/null || mount -o remount,ro /data
+	sync
+	poweroff -f
+fi
 : >/data/matrix.txt
 echo "PFW-GUEST: lane $lane kernel $(uname -r) start"
 sh /pfw/tests/vm/suite.sh >/data/results.tap 2>/data/suite.err

@@ -101,6 +101,21 @@ done | sort -u | while read -r lib; do
 	mkdir -p "$root$(dirname "$lib")"
 	cp -L "$lib" "$root$lib"
 done
+# PFW_GUEST_BENCH=1 (make bench-vm): the storm's ratios instead of the suite
+if [ "${PFW_GUEST_BENCH:-0}" = 1 ]; then
+	mkdir -p "$root/pfw/bench"
+	cp "$src/bench/guest-ratios.sh" "$build/bench/pfw-storm" "$root/pfw/bench/"
+	# perf stat, the peer the ratios are read against (linux-perf)
+	pp=$(command -v perf 2>/dev/null)
+	[ -n "$pp" ] && cp "$pp" "$root/pfw/bench/perf"
+	bench_arg="pfw.bench=1"
+	find "$root/pfw/bench" -type f -perm -u+x | while read -r f; do
+		ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/.*\(0x/ {print $1}'
+	done | sort -u | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+	done
+fi
 [ -e "$root/lib64" ] || { [ -d "$root/usr/lib64" ] && ln -s usr/lib64 "$root/lib64"; }
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 
@@ -113,12 +128,19 @@ timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-accel tcg -cpu max -m 1024 -smp 1 \
 	-display none -monitor none -serial "file:$console" -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 pfw.lane=$lane pfw.timeout=$test_timeout pfw.only=${PFW_SUITE_ONLY:-} pfw.scripts=${PFW_SUITE_SCRIPTS:-} $extra" \
+	-append "console=ttyS0 quiet panic=-1 pfw.lane=$lane pfw.timeout=$test_timeout pfw.only=${PFW_SUITE_ONLY:-} pfw.scripts=${PFW_SUITE_SCRIPTS:-} ${bench_arg:-} $extra" \
 	-drive "file=$work/data.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=pf \
 	</dev/null >"$work/qemu.out" 2>&1
 qrc=$?
 t1=$(date +%s)
 
+if [ -n "${bench_arg:-}" ]; then
+	debugfs -R "cat /bench.md" "$work/data.img" 2>/dev/null >"$out/$lane.bench.md"
+	echo "# $lane: bench in $(($(date +%s) - tb))s, qemu exit $qrc: $out/$lane.bench.md"
+	cat "$out/$lane.bench.md"
+	[ -s "$out/$lane.bench.md" ]
+	exit $?
+fi
 debugfs -R "cat /results.tap" "$work/data.img" 2>/dev/null >"$work/results.tap"
 debugfs -R "cat /matrix.txt" "$work/data.img" 2>/dev/null >"$out/$lane.matrix"
 debugfs -R "cat /suite.err" "$work/data.img" 2>/dev/null >"$out/$lane.suite.err"
