@@ -718,6 +718,7 @@ struct vma_cache {
 struct tp_task {
 	__u64 entry_ts; /* 0: no entry open */
 	__u64 entry_addr;
+	__u64 entry_id; /* what wanted() said at the entry: the completion need not ask again */
 	struct vma_cache vc;
 };
 
@@ -742,6 +743,7 @@ static __always_inline int tp_entry(__u64 addr)
 		return 0;
 	st->entry_ts = bpf_ktime_get_ns();
 	st->entry_addr = addr;
+	st->entry_id = id;
 	return 0;
 }
 
@@ -889,24 +891,34 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, 
 
 	if (!(want_faults & (kind ? 1 : 2)))
 		return 0;
-	if (!wanted(&id))
-		return 0;
 	task = bpf_get_current_task_btf();
-	st = bpf_task_storage_get(&tp_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	f.kind = kind;
 	f.addr = ctx->addr;
+	/*
+	 * The fault's own entry was wanted: its answer holds (one thread,
+	 * microseconds apart), and a task the entry did not want has no
+	 * storage unless an earlier fault made it. Else ask.
+	 */
+	st = bpf_task_storage_get(&tp_tasks, task, 0, 0);
+	if (measure_latency && st && st->entry_ts && st->entry_addr == f.addr) {
+		id = st->entry_id;
+		f.latency_ns = bpf_ktime_get_ns() - st->entry_ts;
+		f.has_latency = 1;
+		st->entry_ts = 0;
+	} else {
+		if (!wanted(&id))
+			return 0;
+		/* an entry without completion (SIGSEGV, signal on retry) has another addr */
+		if (st)
+			st->entry_ts = 0;
+		else
+			st = bpf_task_storage_get(&tp_tasks, task, 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	}
 	/* user_mode(regs): copy_from_user faults come with kernel-mode regs */
 	if ((ctx->regs.cs & 3) == 3) {
 		f.user = 1;
 		f.ip = ctx->regs.ip;
-	}
-	if (measure_latency && st && st->entry_ts) {
-		/* an entry without completion (SIGSEGV, signal on retry) has another addr */
-		if (st->entry_addr == f.addr) {
-			f.latency_ns = bpf_ktime_get_ns() - st->entry_ts;
-			f.has_latency = 1;
-		}
-		st->entry_ts = 0;
 	}
 	/*
 	 * Unknown file: an in-kernel row would put the fault under [anon];
