@@ -570,7 +570,7 @@ static void emit_fault(void *ctx, const struct pfw_ft_fault *f)
 			if (m && m->file && m->inode == f->ino)
 				ev.path = m->path;
 		}
-		/* unmapped before its records were drained: by file handle (common/maps.c) */
+		/* unmapped before its records were drained: by file handle (common/model/maps.c) */
 		if (!ev.path && s->maps)
 			ev.path = pfw_maps_path_by_inode(s->maps, ev.dev_major, ev.dev_minor,
 							 ev.inode);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The exporter's label rule on hand-fed counts (common/metrics.h): bounds,
+ * The exporter's label rule on hand-fed counts (common/fleet/metrics.h): bounds,
  * [other], hysteresis, ageing, monotonic series, and escaping of label
  * values Prometheus would reject.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target: the command line (common/cli.c). The input is split
+ * libFuzzer target: the command line (common/frontend/cli.c). The input is split
  * at NUL bytes into argv after "pfwatch"; whatever it is, parsing must end
  * with an exit code or "go on" and free what it took. The runner closes
  * stdout and stderr (-close_fd_mask=3): libFuzzer keeps its own report fd.

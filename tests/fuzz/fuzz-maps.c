@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target: the /proc/PID/maps parser (common/maps.c). Maps text
+ * libFuzzer target: the /proc/PID/maps parser (common/model/maps.c). Maps text
  * carries file names chosen by whoever created the file; the parser must
  * survive any bytes, and what it kept must answer lookups.
  */

@@ -38,10 +38,10 @@ for t in $targets; do
 	i=$((i + 1))
 	# the sources under test are compiled in, instrumented; libpfw.a gives the rest
 	case $t in
-	maps) under="common/maps.c" ;;
+	maps) under="common/model/maps.c" ;;
 	perf) under="perf/perf_ring.c perf/perf_merge.c" ;;
 	ftrace) under="ftrace/decode.c ftrace/classify.c ftrace/fold.c" ;;
-	cli) under="common/cli.c" ;;
+	cli) under="common/frontend/cli.c" ;;
 	esac
 	if [ "$t" = ftrace ] && [ "${FUZZ_HAVE_FTRACE:-no}" != yes ]; then
 		echo "ok $i - fuzz-$t # SKIP the ftrace backend is not built (libtracefs/libtraceevent)"

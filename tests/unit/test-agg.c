@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests for common/agg.c: exact per-thread and per-file counts,
+ * Unit tests for common/model/agg.c: exact per-thread and per-file counts,
  * distinct pages with repeats, latency min/max/total, log2 histogram
  * buckets, merging of ready rows and the snapshot sort order.
  */

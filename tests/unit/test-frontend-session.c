@@ -40,7 +40,7 @@ static struct pfw_event ev(pid_t pid, enum pfw_kind k, uint64_t addr)
 int main(void)
 {
 	struct pfw_opts o = {.faults = PFW_WANT_MAJOR};
-	struct pfw_session s = {.opts = &o, .view = &pfw_view_events};
+	struct pfw_session s = {.opts = &o};
 	struct pfw_output out;
 	const struct pfw_totals *t;
 	struct pfw_file_stats *f = NULL;
@@ -54,6 +54,7 @@ int main(void)
 	out.fmt = &pfw_format_json;
 	out.fp = open_memstream(&buf, &len);
 	s.out = &out;
+	pfw_view_attach(&s, &pfw_view_events);
 	s.maps = pfw_maps_new();
 	s.agg = pfw_agg_new();
 	tap_ok(pfw_maps_parse(s.maps, pid, maps_text, sizeof(maps_text) - 1) == 5, "maps parse");

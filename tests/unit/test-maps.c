@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests for common/maps.c: /proc/PID/maps parsing (real and hostile
+ * Unit tests for common/model/maps.c: /proc/PID/maps parsing (real and hostile
  * text), lookups at mapping boundaries, mmap/munmap splits, fork/exec/exit,
  * the comm table and the (dev, inode) index, and pfw_maps_load_proc() on
  * this very process. "test-maps --bench" prints lookups per second.

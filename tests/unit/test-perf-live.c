@@ -207,6 +207,7 @@ static int run(enum pfw_target_kind kind, unsigned faults, int threads, struct c
 	s.maps = pfw_maps_new();
 	s.agg = pfw_agg_new();
 	s.view = &test_view;
+	s.sink = test_view.event;
 	ret = pfw_backend_perf.open(&s, &priv, err, sizeof(err));
 	if (ret) {
 		tap_diag("open: %s", err);

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 		rc = pfw_validate(&opts);
 		goto out;
 	}
-	rc = pfw_run(&opts, NULL, false, &res);
+	rc = pfw_run(&opts, NULL, NULL, false, &res);
 out:
 	pfw_cli_free(&opts);
 	pfw_cgroup_cache_free();

@@ -21,9 +21,7 @@
 #include "backing.h"
 #include "log.h"
 #include "maps.h"
-#include "output.h"
 #include "session.h"
-#include "backend.h"
 
 #define PFW_PAGE_MASK (~(uint64_t)4095)
 /*
@@ -194,8 +192,8 @@ void pfw_session_emit(struct pfw_session *s, struct pfw_event *ev)
 			free(cg);
 		}
 	}
-	if (s->view && s->view->event)
-		s->view->event(s, ev);
+	if (s->sink)
+		s->sink(s, ev);
 }
 
 void pfw_session_lost(struct pfw_session *s, uint64_t n)
@@ -213,8 +211,8 @@ void pfw_session_verbose(struct pfw_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (s && s->backend)
-		pfw_info(1, "%s backend: %s", s->backend->name, buf);
+	if (s && s->backend_name)
+		pfw_info(1, "%s backend: %s", s->backend_name, buf);
 	else
 		pfw_info(1, "%s", buf);
 }

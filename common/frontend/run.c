@@ -30,7 +30,6 @@
 #include "maps.h"
 #include "output.h"
 #include "run.h"
-#include "serve.h"
 #include "session.h"
 
 #define POLL_MS 100
@@ -340,28 +339,6 @@ static bool pid_gone(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
-static const struct pfw_view *view_of(enum pfw_view_id v)
-{
-	switch (v) {
-	case PFW_VIEW_EVENTS:
-		return &pfw_view_events;
-	case PFW_VIEW_SUMMARY:
-		return &pfw_view_summary;
-	case PFW_VIEW_HIST:
-		return &pfw_view_hist;
-	case PFW_VIEW_FOLDED:
-		return &pfw_view_folded;
-	case PFW_VIEW_CALLSITES:
-		return &pfw_view_callsites;
-	case PFW_VIEW_HEATMAP:
-		return &pfw_view_heatmap;
-	case PFW_VIEW_TOP:
-		return &pfw_view_top;
-	default:
-		return NULL;
-	}
-}
-
 /*
  * Open @b for @s. Return 0, or -errno with the one-line reason in @why.
  */
@@ -384,12 +361,14 @@ static int try_backend(struct pfw_session *s, const struct pfw_backend *b, char 
 		return -ENOTSUP;
 	}
 	s->backend = b;
+	s->backend_name = b->name;
 	r = b->open(s, &priv, err, sizeof(err));
 	if (r < 0) {
 		snprintf(why, whylen, "%s", err[0] ? err : strerror(-r));
 		if (b->close)
 			b->close(priv);
 		s->backend = NULL;
+		s->backend_name = NULL;
 		return r;
 	}
 	s->priv = priv;
@@ -439,8 +418,8 @@ static void preload_proc(pid_t pid, void *maps)
 	pfw_maps_load_proc(maps, "/proc", pid);
 }
 
-int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool keep_agg,
-	    struct pfw_run_result *res)
+int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend,
+	    const struct pfw_view *view, bool keep_agg, struct pfw_run_result *res)
 {
 	struct pfw_session s = {.opts = opts};
 	struct child c = {.pid = -1, .release_fd = -1, .report_fd = -1};
@@ -457,8 +436,8 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool
 	memset(res, 0, sizeof(*res));
 	memset(&out, 0, sizeof(out));
 	got_signal = 0;
-	/* fleet mode: the exporter is the view (common/serve.h) */
-	s.view = opts->serve || opts->metrics_file ? &pfw_view_metrics : view_of(opts->view);
+	/* fleet mode passes its exporter view (common/fleet/serve.c) */
+	pfw_view_attach(&s, view ? view : pfw_view_of(opts->view));
 	if (!s.view) {
 		pfw_err("this view is not available in this version");
 		return res->exit_code = PFW_EXIT_USAGE;

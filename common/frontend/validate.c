@@ -373,7 +373,7 @@ static void run_one(struct vctx *c, const struct pfw_backend *b, const char *mod
 	pfw_info(1, "--validate: running %s%s%s", b->name, mode ? "/" : "", mode ? mode : "");
 
 	memset(&res, 0, sizeof(res));
-	rc = pfw_run(&o, b, true, &res);
+	rc = pfw_run(&o, b, NULL, true, &res);
 	if (!mode && res.attach[0])
 		snprintf(r->attach, sizeof(r->attach), "%s", res.attach);
 	r->approximate = is_approximate(b->name, r->attach);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Bounded, monotonic fault counters for the exporter (common/metrics.h has
+ * Bounded, monotonic fault counters for the exporter (common/fleet/metrics.h has
  * the label rule). Everything here is sized by the limits, never by the
  * workload: a family holds at most named + (4 * named + 64) values.
  */

@@ -328,3 +328,31 @@ const struct pfw_view pfw_view_hist = {
 	.event = hist_event,
 	.end = hist_end,
 };
+
+const struct pfw_view *pfw_view_of(enum pfw_view_id v)
+{
+	switch (v) {
+	case PFW_VIEW_EVENTS:
+		return &pfw_view_events;
+	case PFW_VIEW_SUMMARY:
+		return &pfw_view_summary;
+	case PFW_VIEW_HIST:
+		return &pfw_view_hist;
+	case PFW_VIEW_FOLDED:
+		return &pfw_view_folded;
+	case PFW_VIEW_CALLSITES:
+		return &pfw_view_callsites;
+	case PFW_VIEW_HEATMAP:
+		return &pfw_view_heatmap;
+	case PFW_VIEW_TOP:
+		return &pfw_view_top;
+	default:
+		return NULL;
+	}
+}
+
+void pfw_view_attach(struct pfw_session *s, const struct pfw_view *v)
+{
+	s->view = v;
+	s->sink = v ? v->event : NULL;
+}

@@ -14,6 +14,7 @@
 
 #include "agg.h"
 #include "event.h"
+#include "opts.h"
 
 struct pfw_session;
 
@@ -110,6 +111,11 @@ extern const struct pfw_view pfw_view_folded;
 extern const struct pfw_view pfw_view_callsites;
 extern const struct pfw_view pfw_view_top;
 extern const struct pfw_view pfw_view_heatmap;
+
+/* the view --view names (NULL if not built in) */
+const struct pfw_view *pfw_view_of(enum pfw_view_id v);
+/* make @v the session's view: its event hook becomes the session's sink */
+void pfw_view_attach(struct pfw_session *s, const struct pfw_view *v);
 
 /* views.c helpers the other views share */
 void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r);

@@ -15,6 +15,7 @@
 
 struct pfw_agg;
 struct pfw_backend;
+struct pfw_view;
 
 struct pfw_run_result {
 	int exit_code;            /* what pfwatch should exit with */
@@ -28,10 +29,11 @@ struct pfw_run_result {
 
 /*
  * Run @opts once. @backend NULL = choose as --backend says (auto: first that
- * probes available and opens). When @keep_agg, res->agg is kept for the
- * caller. Installs and removes its own signal handlers.
+ * probes available and opens). @view NULL = the one --view names (fleet mode
+ * passes its exporter). When @keep_agg, res->agg is kept for the caller.
+ * Installs and removes its own signal handlers.
  */
-int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend, bool keep_agg,
-	    struct pfw_run_result *res);
+int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend,
+	    const struct pfw_view *view, bool keep_agg, struct pfw_run_result *res);
 
 #endif

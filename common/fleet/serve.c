@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Fleet mode: the exporter loop's pieces (common/serve.h). The counters
- * live in common/metrics.c; this file feeds them from the session, turns
+ * Fleet mode: the exporter loop's pieces (common/fleet/serve.h). The counters
+ * live in common/fleet/metrics.c; this file feeds them from the session, turns
  * them into text once per --interval, and hands that text out: over HTTP
  * from a thread of its own (no library: one request per connection,
  * GET/HEAD /metrics) and atomically into --metrics-file for
@@ -875,7 +875,7 @@ int pfw_serve_run(const struct pfw_opts *o)
 
 	if (rc >= 0)
 		return rc;
-	rc = pfw_run(o, NULL, false, &res);
+	rc = pfw_run(o, NULL, &pfw_view_metrics, false, &res);
 	serve_close(cur);
 	return rc;
 }

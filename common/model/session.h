@@ -47,6 +47,13 @@ struct pfw_session {
 	struct pfw_agg *agg;
 	struct pfw_output *out;
 	const struct pfw_view *view;
+	/*
+	 * Where a kept fault goes after it is counted: the view's event hook,
+	 * set by the frontend (the model does not call up into output/).
+	 */
+	void (*sink)(struct pfw_session *s, const struct pfw_event *ev);
+	/* the running backend's name, for pfw_session_verbose() */
+	const char *backend_name;
 	uint64_t start_ns;    /* CLOCK_MONOTONIC when tracing started */
 	uint64_t lost;        /* events dropped by the kernel or by us */
 	uint64_t nr_emitted;

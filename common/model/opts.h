@@ -67,7 +67,7 @@ struct pfw_opts {
 	int verbose;
 	bool quiet;
 	char **command;         /* argv after "--", NULL if none */
-	/* fleet mode (common/serve.h): either one makes pfwatch an exporter */
+	/* fleet mode (common/fleet/serve.h): either one makes pfwatch an exporter */
 	const char *serve;        /* --serve ADDR:PORT, NULL = off */
 	const char *metrics_file; /* --metrics-file, NULL = off */
 	unsigned top_files;       /* --top-files: named file series */

@@ -470,26 +470,6 @@ static bool parse_line(struct pfw_maps *maps, const char *line, size_t len, stru
 	return j.p == j.end;
 }
 
-static const struct pfw_view *view_of(enum pfw_view_id v)
-{
-	switch (v) {
-	case PFW_VIEW_EVENTS:
-		return &pfw_view_events;
-	case PFW_VIEW_HIST:
-		return &pfw_view_hist;
-	case PFW_VIEW_FOLDED:
-		return &pfw_view_folded;
-	case PFW_VIEW_CALLSITES:
-		return &pfw_view_callsites;
-	case PFW_VIEW_HEATMAP:
-		return &pfw_view_heatmap;
-	case PFW_VIEW_TOP: /* a recording has no "live": its tables once */
-	case PFW_VIEW_SUMMARY:
-	default:
-		return &pfw_view_summary;
-	}
-}
-
 int pfw_replay(const struct pfw_opts *opts)
 {
 	struct pfw_session s = {.opts = opts};
@@ -519,7 +499,9 @@ int pfw_replay(const struct pfw_opts *opts)
 	if (opts->view != PFW_VIEW_HEATMAP)
 		out.tty = false;
 	s.out = &out;
-	s.view = view_of(opts->view);
+	/* a recording has no "live": top prints its tables once */
+	pfw_view_attach(&s,
+			pfw_view_of(opts->view == PFW_VIEW_TOP ? PFW_VIEW_SUMMARY : opts->view));
 	s.maps = pfw_maps_new();
 	s.agg = pfw_agg_new();
 	r = malloc(sizeof(*r));
