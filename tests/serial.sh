@@ -10,6 +10,8 @@ case "$1" in
 */tests/vm/lane-debian-*.sh | */tests/vm/lane-locked-down.sh | */tests/vm/matrix.sh | */tests/fleet/deb.sh)
 	exec sh "$@" ;;
 esac
-lock=${top_builddir:-.}/tests/.host-tests.lock
+# one kernel, one lock: trees checked side by side (worktrees, the
+# sanitizer tree) share it by naming the same PFW_HOST_LOCK
+lock=${PFW_HOST_LOCK:-${top_builddir:-.}/tests/.host-tests.lock}
 mkdir -p "$(dirname "$lock")"
 exec flock "$lock" sh "$@"
