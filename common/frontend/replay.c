@@ -571,22 +571,14 @@ int pfw_replay(const struct pfw_opts *opts)
 	}
 	if (!run.seen)
 		pfw_warn("'%s' has no run record: the recording was cut short", opts->input);
-	{
-		const struct pfw_totals *t = pfw_agg_totals(s.agg);
-
-		info.backend = run.backend;
-		info.attach = run.attach;
-		info.kernel = run.kernel;
-		info.limits = run.limits;
-		info.duration_ns = run.duration_ns;
-		info.lost = run.lost;
-		info.exit_status = run.exit_status;
-		info.faults = t->faults;
-		info.major = t->major;
-		info.minor = t->minor;
-		info.refaults = t->refaults;
-		info.untracked = t->untracked;
-	}
+	info.backend = run.backend;
+	info.attach = run.attach;
+	info.kernel = run.kernel;
+	info.limits = run.limits;
+	info.duration_ns = run.duration_ns;
+	info.lost = run.lost;
+	info.exit_status = run.exit_status;
+	pfw_run_info_totals(&info, pfw_agg_totals(s.agg));
 	s.lost = run.lost;
 	if (!out.err)
 		s.view->end(&s, &info);
@@ -596,11 +588,7 @@ int pfw_replay(const struct pfw_opts *opts)
 		rc = PFW_EXIT_RUNTIME;
 	}
 out:
-	if (pfw_output_close(&out) < 0 && out.err != EPIPE && !rc) {
-		pfw_err("writing %s failed: %s", opts->output ? opts->output : "the output",
-			strerror(out.err));
-		rc = PFW_EXIT_RUNTIME;
-	}
+	rc = pfw_output_finish(&out, opts->output, rc);
 	if (run.lost && out.err != EPIPE)
 		pfw_err("%" PRIu64 " events lost in the recording: the counts above are lower "
 			"bounds",

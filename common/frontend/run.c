@@ -665,23 +665,15 @@ stop:
 		res->rusage = c.ru;
 	}
 
-	{
-		const struct pfw_totals *t = pfw_agg_totals(s.agg);
-
-		uname(&uts);
-		info.backend = s.backend ? s.backend->name : NULL;
-		info.attach = attach;
-		info.kernel = uts.release;
-		info.limits = s.limits[0] ? s.limits : NULL;
-		info.duration_ns = s.start_ns && end_ns > s.start_ns ? end_ns - s.start_ns : 0;
-		info.faults = t->faults;
-		info.major = t->major;
-		info.minor = t->minor;
-		info.refaults = t->refaults;
-		info.untracked = t->untracked;
-		info.lost = s.lost;
-		info.exit_status = rc;
-	}
+	uname(&uts);
+	info.backend = s.backend ? s.backend->name : NULL;
+	info.attach = attach;
+	info.kernel = uts.release;
+	info.limits = s.limits[0] ? s.limits : NULL;
+	info.duration_ns = s.start_ns && end_ns > s.start_ns ? end_ns - s.start_ns : 0;
+	pfw_run_info_totals(&info, pfw_agg_totals(s.agg));
+	info.lost = s.lost;
+	info.exit_status = rc;
 	if (opened && !out.err)
 		s.view->end(&s, &info);
 
@@ -695,11 +687,7 @@ out:
 		close(c.release_fd);
 	if (c.report_fd >= 0)
 		close(c.report_fd);
-	if (pfw_output_close(&out) < 0 && out.err != EPIPE && !rc) {
-		pfw_err("writing %s failed: %s", opts->output ? opts->output : "the output",
-			strerror(out.err));
-		rc = PFW_EXIT_RUNTIME;
-	}
+	rc = pfw_output_finish(&out, opts->output, rc);
 	if (s.lost && out.err != EPIPE)
 		pfw_err("%" PRIu64 " events lost: the kernel or pfwatch dropped them, the counts "
 			"above are lower bounds",

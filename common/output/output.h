@@ -29,6 +29,9 @@ struct pfw_run_info {
 	int exit_status;      /* the command's, or pfwatch's own */
 };
 
+/* the fault counts of @r from the aggregation's totals */
+void pfw_run_info_totals(struct pfw_run_info *r, const struct pfw_totals *t);
+
 struct pfw_backend_row {
 	const char *backend;
 	bool available;
@@ -70,6 +73,12 @@ int pfw_output_open(struct pfw_output *o, const char *path, const struct pfw_for
 void pfw_output_open_error(const char *path, int err);
 /* flush and close (stdout is flushed, not closed); returns 0 or -errno of the first write error */
 int pfw_output_close(struct pfw_output *o);
+/*
+ * How a run ends its output: pfw_output_close(), and a write error other
+ * than EPIPE (the reader went away) said and made the exit code when @rc,
+ * the run's exit code so far, has no error yet. Returns the exit code.
+ */
+int pfw_output_finish(struct pfw_output *o, const char *path, int rc);
 /* the format named by --format */
 const struct pfw_format *pfw_format_get(int format_id);
 
@@ -118,6 +127,7 @@ const struct pfw_view *pfw_view_of(enum pfw_view_id v);
 void pfw_view_attach(struct pfw_session *s, const struct pfw_view *v);
 
 /* views.c helpers the other views share */
+void pfw_view_print_tables(struct pfw_session *s);
 void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r);
 void pfw_view_check_io(struct pfw_session *s);
 /* the run record, then flush and note a write error: how a view ends */

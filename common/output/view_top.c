@@ -347,10 +347,6 @@ static void top_input(struct pfw_session *s)
 
 static void top_end(struct pfw_session *s, const struct pfw_run_info *r)
 {
-	struct pfw_thread_stats *t = NULL;
-	struct pfw_file_stats *f = NULL;
-	size_t nt, nf;
-
 #ifdef HAVE_NCURSESW
 	if (top.curses) {
 		endwin();
@@ -358,15 +354,8 @@ static void top_end(struct pfw_session *s, const struct pfw_run_info *r)
 	}
 #endif
 	/* the last state stays on the terminal (and in the file) as a summary */
-	nt = pfw_agg_threads(s->agg, &t);
-	nf = pfw_agg_files(s->agg, &f);
-	s->out->fmt->threads(s->out, t, nt);
-	s->out->fmt->files(s->out, f, nf);
-	free(t);
-	free(f);
-	pfw_view_print_run(s, r);
-	fflush(s->out->fp);
-	pfw_view_check_io(s);
+	pfw_view_print_tables(s);
+	pfw_view_finish(s, r);
 }
 
 const struct pfw_view pfw_view_top = {

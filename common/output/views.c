@@ -109,6 +109,24 @@ int pfw_output_close(struct pfw_output *o)
 	return ret;
 }
 
+int pfw_output_finish(struct pfw_output *o, const char *path, int rc)
+{
+	if (pfw_output_close(o) < 0 && o->err != EPIPE && !rc) {
+		pfw_err("writing %s failed: %s", path ? path : "the output", strerror(o->err));
+		rc = PFW_EXIT_RUNTIME;
+	}
+	return rc;
+}
+
+void pfw_run_info_totals(struct pfw_run_info *r, const struct pfw_totals *t)
+{
+	r->faults = t->faults;
+	r->major = t->major;
+	r->minor = t->minor;
+	r->refaults = t->refaults;
+	r->untracked = t->untracked;
+}
+
 /* remember the first write error: EPIPE means "stop quietly" (run.c) */
 static void check_io(struct pfw_session *s)
 {
@@ -155,6 +173,11 @@ static void print_run(struct pfw_session *s, const struct pfw_run_info *r)
 	s->out->fmt->run(s->out, r);
 }
 
+void pfw_view_print_tables(struct pfw_session *s)
+{
+	print_tables(s);
+}
+
 void pfw_view_print_run(struct pfw_session *s, const struct pfw_run_info *r)
 {
 	print_run(s, r);
@@ -199,9 +222,7 @@ static void events_end(struct pfw_session *s, const struct pfw_run_info *r)
 	/* a CSV file holds one table: the faults */
 	if (s->out->fmt != &pfw_format_csv)
 		print_tables(s);
-	print_run(s, r);
-	fflush(s->out->fp);
-	check_io(s);
+	pfw_view_finish(s, r);
 }
 
 const struct pfw_view pfw_view_events = {
@@ -223,9 +244,7 @@ static void summary_event(struct pfw_session *s, const struct pfw_event *ev)
 static void summary_end(struct pfw_session *s, const struct pfw_run_info *r)
 {
 	print_tables(s);
-	print_run(s, r);
-	fflush(s->out->fp);
-	check_io(s);
+	pfw_view_finish(s, r);
 }
 
 const struct pfw_view pfw_view_summary = {
@@ -317,9 +336,7 @@ static void hist_end(struct pfw_session *s, const struct pfw_run_info *r)
 	}
 	free(fh.v);
 	memset(&fh, 0, sizeof(fh));
-	print_run(s, r);
-	fflush(s->out->fp);
-	check_io(s);
+	pfw_view_finish(s, r);
 }
 
 const struct pfw_view pfw_view_hist = {
