@@ -22,6 +22,13 @@ static void u64_or_null(FILE *fp, const char *key, bool known, uint64_t v)
 		fprintf(fp, ",\"%s\":null", key);
 }
 
+/* a string member: NULL is null (pfw_fput_json_str()) */
+static void str_or_null(FILE *fp, const char *key, const char *v)
+{
+	fprintf(fp, ",\"%s\":", key);
+	pfw_fput_json_str(fp, v);
+}
+
 static void dev_or_null(FILE *fp, bool known, uint32_t maj, uint32_t min)
 {
 	if (known)
@@ -187,11 +194,7 @@ static void json_threads(struct pfw_output *o, const struct pfw_thread_stats *t,
 		fprintf(fp, "{\"record\":\"thread\",\"pid\":%d,\"tid\":%d,\"comm\":", t[i].pid,
 			t[i].tid);
 		comm_str(fp, t[i].comm, t[i].comm[0] != '\0');
-		fputs(",\"cgroup\":", fp);
-		if (t[i].cgroup)
-			pfw_fput_json_str(fp, t[i].cgroup);
-		else
-			fputs("null", fp);
+		str_or_null(fp, "cgroup", t[i].cgroup);
 		fprintf(fp, ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64, t[i].major, t[i].minor);
 		fprintf(fp,
 			",\"refaults\":%" PRIu64 ",\"refaults_untracked\":%" PRIu64 ",\"backing\":",
@@ -225,8 +228,7 @@ static void json_files(struct pfw_output *o, const struct pfw_file_stats *f, siz
 		/* a refault is a file page's: none for anonymous memory */
 		u64_or_null(fp, "refaults", f[i].file, f[i].refaults);
 		u64_or_null(fp, "refaults_untracked", f[i].file, f[i].untracked);
-		fputs(",\"backing\":", fp);
-		pfw_fput_json_str(fp, pfw_backing_name(f[i].backing));
+		str_or_null(fp, "backing", pfw_backing_name(f[i].backing));
 		u64_or_null(fp, "latency_total_ns", lat, f[i].lat_total_ns);
 		u64_or_null(fp, "latency_max_ns", lat, f[i].lat_max_ns);
 		fputs("}\n", fp);
@@ -247,10 +249,8 @@ static void json_hist(struct pfw_output *o, enum pfw_kind kind, const char *path
 		last = i;
 	}
 	fprintf(fp, "{\"record\":\"hist\",\"kind\":\"%s\"", pfw_kind_name(kind));
-	if (path) {
-		fputs(",\"path\":", fp);
-		pfw_fput_json_str(fp, path);
-	}
+	if (path)
+		str_or_null(fp, "path", path);
 	fputs(",\"unit\":\"ns\",\"buckets\":[", fp);
 	for (int i = first; first >= 0 && i <= last; i++) {
 		fprintf(fp, "%s{\"low\":%" PRIu64 ",\"high\":", i > first ? "," : "",
@@ -271,20 +271,16 @@ static void json_run(struct pfw_output *o, const struct pfw_run_info *r)
 
 	fputs("{\"record\":\"run\",\"backend\":", fp);
 	pfw_fput_json_str(fp, r->backend);
-	fputs(",\"attach\":", fp);
-	pfw_fput_json_str(fp, r->attach);
-	fputs(",\"kernel\":", fp);
-	pfw_fput_json_str(fp, r->kernel);
+	str_or_null(fp, "attach", r->attach);
+	str_or_null(fp, "kernel", r->kernel);
 	fprintf(fp,
 		",\"duration_ns\":%" PRIu64 ",\"faults\":%" PRIu64 ",\"major\":%" PRIu64
 		",\"minor\":%" PRIu64 ",\"refaults\":%" PRIu64 ",\"refaults_untracked\":%" PRIu64
 		",\"lost\":%" PRIu64 ",\"exit_status\":%d",
 		r->duration_ns, r->faults, r->major, r->minor, r->refaults, r->untracked, r->lost,
 		r->exit_status);
-	if (r->limits && *r->limits) {
-		fputs(",\"limits\":", fp);
-		pfw_fput_json_str(fp, r->limits);
-	}
+	if (r->limits && *r->limits)
+		str_or_null(fp, "limits", r->limits);
 	fputs("}\n", fp);
 }
 
@@ -297,12 +293,9 @@ static void json_backends(struct pfw_output *o, const struct pfw_backend_row *ro
 		pfw_fput_json_str(fp, rows[i].backend);
 		fprintf(fp, ",\"available\":%s,\"attach\":", rows[i].available ? "true" : "false");
 		pfw_fput_json_str(fp, rows[i].attach);
-		fputs(",\"detail\":", fp);
-		pfw_fput_json_str(fp, rows[i].detail);
-		if (rows[i].needs) {
-			fputs(",\"needs\":", fp);
-			pfw_fput_json_str(fp, rows[i].needs);
-		}
+		str_or_null(fp, "detail", rows[i].detail);
+		if (rows[i].needs)
+			str_or_null(fp, "needs", rows[i].needs);
 		fputs("}\n", fp);
 	}
 }
@@ -323,11 +316,9 @@ static void json_callsites(struct pfw_output *o, const struct pfw_callsite *c, s
 
 		fputs("{\"record\":\"callsite\",\"function\":", fp);
 		pfw_fput_json_str(fp, c[i].func);
-		fputs(",\"file\":", fp);
-		pfw_fput_json_str(fp, c[i].src);
+		str_or_null(fp, "file", c[i].src);
 		u64_or_null(fp, "line", c[i].line > 0, c[i].line);
-		fputs(",\"obj\":", fp);
-		pfw_fput_json_str(fp, c[i].obj);
+		str_or_null(fp, "obj", c[i].obj);
 		fprintf(fp, ",\"count\":%" PRIu64 ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64,
 			c[i].count, c[i].major, c[i].minor);
 		u64_or_null(fp, "latency_total_ns", lat, c[i].lat_total_ns);
