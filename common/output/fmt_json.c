@@ -22,6 +22,13 @@ static void u64_or_null(FILE *fp, const char *key, bool known, uint64_t v)
 		fprintf(fp, ",\"%s\":null", key);
 }
 
+/* a file's or call site's latency: total and max, null when none was measured */
+static void lat_or_null(FILE *fp, uint64_t count, uint64_t total_ns, uint64_t max_ns)
+{
+	u64_or_null(fp, "latency_total_ns", count > 0, total_ns);
+	u64_or_null(fp, "latency_max_ns", count > 0, max_ns);
+}
+
 /* a string member: NULL is null (pfw_fput_json_str()) */
 static void str_or_null(FILE *fp, const char *key, const char *v)
 {
@@ -217,8 +224,6 @@ static void json_files(struct pfw_output *o, const struct pfw_file_stats *f, siz
 	FILE *fp = o->fp;
 
 	for (size_t i = 0; i < n; i++) {
-		bool lat = f[i].lat_count > 0;
-
 		fputs("{\"record\":\"file\",\"path\":", fp);
 		pfw_fput_json_str(fp, f[i].path);
 		u64_or_null(fp, "inode", f[i].file, f[i].inode);
@@ -229,8 +234,7 @@ static void json_files(struct pfw_output *o, const struct pfw_file_stats *f, siz
 		u64_or_null(fp, "refaults", f[i].file, f[i].refaults);
 		u64_or_null(fp, "refaults_untracked", f[i].file, f[i].untracked);
 		str_or_null(fp, "backing", pfw_backing_name(f[i].backing));
-		u64_or_null(fp, "latency_total_ns", lat, f[i].lat_total_ns);
-		u64_or_null(fp, "latency_max_ns", lat, f[i].lat_max_ns);
+		lat_or_null(fp, f[i].lat_count, f[i].lat_total_ns, f[i].lat_max_ns);
 		fputs("}\n", fp);
 	}
 }
@@ -312,8 +316,6 @@ static void json_callsites(struct pfw_output *o, const struct pfw_callsite *c, s
 	FILE *fp = o->fp;
 
 	for (size_t i = 0; i < n; i++) {
-		bool lat = c[i].lat_count > 0;
-
 		fputs("{\"record\":\"callsite\",\"function\":", fp);
 		pfw_fput_json_str(fp, c[i].func);
 		str_or_null(fp, "file", c[i].src);
@@ -321,8 +323,7 @@ static void json_callsites(struct pfw_output *o, const struct pfw_callsite *c, s
 		str_or_null(fp, "obj", c[i].obj);
 		fprintf(fp, ",\"count\":%" PRIu64 ",\"major\":%" PRIu64 ",\"minor\":%" PRIu64,
 			c[i].count, c[i].major, c[i].minor);
-		u64_or_null(fp, "latency_total_ns", lat, c[i].lat_total_ns);
-		u64_or_null(fp, "latency_max_ns", lat, c[i].lat_max_ns);
+		lat_or_null(fp, c[i].lat_count, c[i].lat_total_ns, c[i].lat_max_ns);
 		fputs("}\n", fp);
 	}
 }
