@@ -414,6 +414,17 @@ static uint64_t delta(uint64_t now, uint64_t before)
 	return now >= before ? now - before : now;
 }
 
+/* the counters a thread row and a file row both carry, as increments: @d = @c - @p */
+#define DELTA_COUNTERS(d, c, p)                                               \
+	do {                                                                  \
+		(d).major = delta((c).major, (p).major);                      \
+		(d).minor = delta((c).minor, (p).minor);                      \
+		(d).refaults = delta((c).refaults, (p).refaults);             \
+		(d).untracked = delta((c).untracked, (p).untracked);          \
+		(d).lat_count = delta((c).lat_count, (p).lat_count);          \
+		(d).lat_total_ns = delta((c).lat_total_ns, (p).lat_total_ns); \
+	} while (0)
+
 /*
  * In-kernel aggregation hands over cumulative rows: the increment is the
  * difference to the previous snapshot, row by row (threads by tid, files by
@@ -446,14 +457,8 @@ static struct pfw_agg *diff(struct pfw_agg *cum, struct pfw_agg *prev)
 
 		while (j < npt && pt[j].tid < ct[i].tid)
 			j++;
-		if (j < npt && pt[j].tid == ct[i].tid) {
-			d.major = delta(ct[i].major, pt[j].major);
-			d.minor = delta(ct[i].minor, pt[j].minor);
-			d.refaults = delta(ct[i].refaults, pt[j].refaults);
-			d.untracked = delta(ct[i].untracked, pt[j].untracked);
-			d.lat_count = delta(ct[i].lat_count, pt[j].lat_count);
-			d.lat_total_ns = delta(ct[i].lat_total_ns, pt[j].lat_total_ns);
-		}
+		if (j < npt && pt[j].tid == ct[i].tid)
+			DELTA_COUNTERS(d, ct[i], pt[j]);
 		if (d.major || d.minor)
 			pfw_agg_add_thread(inc, &d);
 	}
@@ -464,13 +469,8 @@ static struct pfw_agg *diff(struct pfw_agg *cum, struct pfw_agg *prev)
 		while (j < npf && file_key_cmp(&pf[j], &cf[i]) < 0)
 			j++;
 		if (j < npf && !file_key_cmp(&pf[j], &cf[i])) {
-			d.major = delta(cf[i].major, pf[j].major);
-			d.minor = delta(cf[i].minor, pf[j].minor);
+			DELTA_COUNTERS(d, cf[i], pf[j]);
 			d.pages = 0;
-			d.refaults = delta(cf[i].refaults, pf[j].refaults);
-			d.untracked = delta(cf[i].untracked, pf[j].untracked);
-			d.lat_count = delta(cf[i].lat_count, pf[j].lat_count);
-			d.lat_total_ns = delta(cf[i].lat_total_ns, pf[j].lat_total_ns);
 		}
 		if (d.major || d.minor)
 			pfw_agg_add_file(inc, &d);
