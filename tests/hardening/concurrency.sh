@@ -48,11 +48,8 @@ for p in $pairs; do
 		[ -z "$theirs" ] || why="$why $t saw $theirs faults of the other run's file;"
 	done
 	[ "$sa$sb" = 00 ] || why="$why exit $sa/$sb;"
-	[ -z "$(tracing_state | grep -v '^nop$')" ] || why="$why state left: $(tracing_state);"
-	if [ -z "$why" ]; then
-		ok "$a and $b at once: both exact (256 majors each), neither sees the other"
-	else
-		not_ok "$a and $b at once: both exact (256 majors each), neither sees the other" "$why"
+	why="$why$(state_left)"
+	if ! ok_why "$a and $b at once: both exact (256 majors each), neither sees the other" "$why"; then
 		diag_file "$pfw_tmp/A.err" 3
 		diag_file "$pfw_tmp/B.err" 3
 	fi

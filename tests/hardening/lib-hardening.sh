@@ -30,6 +30,12 @@ tracing_state() {
 	done
 }
 
+# " state left: ...;" for a list of reasons when our runs left kernel state
+# (a top-level tracer other than nop counts), else nothing
+state_left() {
+	[ -z "$(tracing_state | grep -v '^nop$')" ] || echo " state left: $(tracing_state);"
+}
+
 # pfwatch as nobody (root bypasses permission bits), its pid recorded
 pfw_as_nobody() {
 	sh -c 'echo $$ >>"$0"; exec "$@"' "$pfw_tmp/pids" "$RUNAS" 65534 65534 "$PFWATCH" "$@"
@@ -65,10 +71,5 @@ row() {
 		_why="$_why no --help hint;"
 	fi
 	[ "x$_before" = "x$_after" ] || _why="$_why kernel state changed: '$_before' -> '$_after';"
-	if [ -z "$_why" ]; then
-		ok "$_desc"
-	else
-		not_ok "$_desc" "$_why" "want: $_line"
-		diag_file "$pfw_tmp/row.err" 5
-	fi
+	ok_why "$_desc" "$_why" "want: $_line" || diag_file "$pfw_tmp/row.err" 5
 }

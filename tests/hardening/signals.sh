@@ -33,13 +33,9 @@ for b in $backends; do
 		case "$last" in *"\"exit_status\":$((128 + n))"*) ;; *) why="$why run record exit_status;" ;; esac
 		case "$last" in *'"faults":0,'*) why="$why no fault drained;" ;; esac
 		[ -n "$cmd" ] && kill -0 "$cmd" 2>/dev/null && why="$why the command $cmd still runs;" && kill -KILL "$cmd"
-		[ -z "$(tracing_state | grep -v '^nop$')" ] || why="$why state left: $(tracing_state);"
-		if [ -z "$why" ]; then
-			ok "$b: SIG$sig drains, run record last, command ended, nothing left, exit $((128 + n))"
-		else
-			not_ok "$b: SIG$sig drains, run record last, command ended, nothing left, exit $((128 + n))" "$why"
+		why="$why$(state_left)"
+		ok_why "$b: SIG$sig drains, run record last, command ended, nothing left, exit $((128 + n))" "$why" ||
 			diag_file "$pfw_tmp/s.err" 5
-		fi
 	done
 
 	# EPIPE: the reader goes away after one line
@@ -53,11 +49,9 @@ for b in $backends; do
 	[ $((t1 - t0)) -lt 20 ] || why="$why took $((t1 - t0)) s;"
 	[ -s "$pfw_tmp/p.err" ] && why="$why stderr not quiet;"
 	[ -n "$cmd" ] && kill -0 "$cmd" 2>/dev/null && why="$why the command still runs;" && kill -KILL "$cmd"
-	[ -z "$(tracing_state | grep -v '^nop$')" ] || why="$why state left: $(tracing_state);"
-	if [ -z "$why" ]; then ok "$b: output pipe closed: quiet exit, command ended, nothing left"; else
-		not_ok "$b: output pipe closed: quiet exit, command ended, nothing left" "$why"
+	why="$why$(state_left)"
+	ok_why "$b: output pipe closed: quiet exit, command ended, nothing left" "$why" ||
 		diag_file "$pfw_tmp/p.err" 5
-	fi
 
 	# the traced command killed
 	rm -f "$pfw_tmp/cmd.pid"
@@ -102,7 +96,7 @@ for b in $backends; do
 		pfw_run -b "$b" -v -d 0.3 -o /dev/null -p 1 2>"$pfw_tmp/next.err"
 		inst=$(echo "$left" | grep "^pfwatch-$victim-" | head -n 1)
 		if [ -n "$inst" ] && grep -q "removed stale tracefs instance $inst" "$pfw_tmp/next.err" &&
-			[ -z "$(tracing_state | grep -v '^nop$')" ]; then
+			[ -z "$(state_left)" ]; then
 			ok "$b: SIGKILL of pfwatch leaves $inst; the next run removes it and says so"
 		else
 			not_ok "$b: SIGKILL of pfwatch: the next run removes what is left and says so" "left: $left"

@@ -69,23 +69,15 @@ wait "$tpid"
 st=$?
 check $st "pfwatch exits 0" "exit status $st" "$(diag_file "$pfw_tmp/err")"
 
-if "$JSONCHECK" validate "$pfw_tmp/out.json" >/dev/null 2>"$pfw_tmp/jerr"; then
-	ok "output is valid JSON Lines"
-else
-	not_ok "output is valid JSON Lines" "$(cat "$pfw_tmp/jerr")"
-fi
+json_valid "output is valid JSON Lines" "$pfw_tmp/out.json"
 
 delta=$((after - before))
 run_major=$(json_last "$pfw_tmp/out.json" run major 2>/dev/null)
 diag "majflt before $before after $after (delta $delta), expected $expect, pfwatch $run_major"
 is_num_eq "run major = /proc/$wpid/stat majflt delta over the traced interval" "$run_major" "$delta"
-if [ "$delta" = "$expect" ]; then
-	is_num_eq "run major = pfwatch-workload --expect" "$run_major" "$expect"
-else
-	skip "run major = pfwatch-workload --expect" "the kernel counted $delta, not $expect, for the workload itself"
-fi
-frec=$("$JSONCHECK" get "$pfw_tmp/out.json" file x:path major pages 2>/dev/null | grep "^$(hexof "$data")	")
-is_eq "file record major, pages = expected" "$(echo "$frec" | cut -f2,3)" "$expect	$expect"
+is_expected "run major = pfwatch-workload --expect" "$run_major" "$delta" "$expect" \
+	"the kernel counted $delta, not $expect, for the workload itself"
+file_record_is "file record major, pages = expected" "$pfw_tmp/out.json" "$data" "$expect"
 
 leak_check
 done_testing

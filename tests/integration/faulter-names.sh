@@ -25,11 +25,7 @@ run_faulter json
 st=$?
 check $st "json: pfwatch -- faulter exits 0 (the faulter's own counts are exact)" \
 	"exit status $st" "$(diag_file "$pfw_tmp/err.json")"
-if "$JSONCHECK" validate "$pfw_tmp/out.json" >/dev/null 2>"$pfw_tmp/jerr"; then
-	ok "json: output is valid JSON Lines"
-else
-	not_ok "json: output is valid JSON Lines" "$(cat "$pfw_tmp/jerr")"
-fi
+json_valid "json: output is valid JSON Lines" "$pfw_tmp/out.json"
 "$JSONCHECK" get "$pfw_tmp/out.json" file x:path major pages >"$pfw_tmp/files" 2>/dev/null
 "$JSONCHECK" get "$pfw_tmp/out.json" thread tid pid major x:comm >"$pfw_tmp/threads" 2>/dev/null
 

@@ -106,6 +106,31 @@ is_num_eq() {
 	is_eq "$@"
 }
 
+# ok_why description why [diagnostic...]: ok when WHY (the reasons it
+# failed, gathered by the caller) is empty; else not ok with them (and the
+# diagnostics), and status 1
+ok_why() {
+	_okw_desc=$1 _okw_why=$2
+	shift 2
+	if [ -z "$_okw_why" ]; then
+		ok "$_okw_desc"
+	else
+		not_ok "$_okw_desc" "$_okw_why" "$@"
+		return 1
+	fi
+}
+
+# is_expected description got kernel expect reason: GOT = the workload's
+# --expect, tested only when the kernel's own count KERNEL agrees with it
+# (else skipped for REASON: the kernel counted the workload differently)
+is_expected() {
+	if [ "$3" = "$4" ]; then
+		is_num_eq "$1" "$2" "$4"
+	else
+		skip "$1" "$5"
+	fi
+}
+
 # the exit status of the script reflects its failures
 done_testing() {
 	if [ -n "$_tap_planned" ] && [ "$_tap_planned" -ne "$_tap_n" ]; then
@@ -242,6 +267,21 @@ pfw_is_ours() { # pid
 }
 
 # --- values ---------------------------------------------------------------
+
+# ok when FILE is valid JSON Lines (jsoncheck's complaint as diagnostic)
+json_valid() { # description file
+	if "$JSONCHECK" validate "$2" >/dev/null 2>"$pfw_tmp/jerr"; then
+		ok "$1"
+	else
+		not_ok "$1" "$(cat "$pfw_tmp/jerr")"
+	fi
+}
+
+# the file record of DATA in a JSON output: exactly N majors on N pages
+file_record_is() { # description json data n
+	_frec=$("$JSONCHECK" get "$2" file x:path major pages 2>/dev/null | grep "^$(hexof "$3")	")
+	is_eq "$1" "$(echo "$_frec" | cut -f2,3)" "$4	$4"
+}
 
 # a member of the last line of a JSON Lines file whose record is RECORD
 json_last() { # file record field

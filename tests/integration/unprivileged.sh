@@ -74,22 +74,14 @@ if [ "$st" -eq 3 ] && [ "$must_work" = no ]; then
 else
 	check "$st" "$pfw_backend as $who: pfwatch -- pfwatch-workload exits 0" "exit status $st" \
 		"$(diag_file "$pfw_tmp/err")"
-	if "$JSONCHECK" validate "$ud/out.json" >/dev/null 2>"$pfw_tmp/jerr"; then
-		ok "$pfw_backend as $who: output is valid JSON Lines"
-	else
-		not_ok "$pfw_backend as $who: output is valid JSON Lines" "$(cat "$pfw_tmp/jerr")"
-	fi
+	json_valid "$pfw_backend as $who: output is valid JSON Lines" "$ud/out.json"
 	majflt=$(sed -n 's/.*"majflt":\([0-9]*\).*/\1/p' "$pfw_tmp/wl.json")
 	run_major=$(json_last "$ud/out.json" run major 2>/dev/null)
 	diag "expected $expect, workload majflt $majflt, pfwatch $run_major"
 	is_num_eq "$pfw_backend as $who: run major = the workload's majflt" "$run_major" "$majflt"
-	if [ "$majflt" = "$expect" ]; then
-		is_num_eq "$pfw_backend as $who: run major = --expect" "$run_major" "$expect"
-	else
-		skip "$pfw_backend as $who: run major = --expect" "the workload's own majflt $majflt differs from --expect $expect"
-	fi
-	frec=$("$JSONCHECK" get "$ud/out.json" file x:path major pages 2>/dev/null | grep "^$(hexof "$data")	")
-	is_eq "$pfw_backend as $who: file record major, pages = expected" "$(echo "$frec" | cut -f2,3)" "$expect	$expect"
+	is_expected "$pfw_backend as $who: run major = --expect" "$run_major" "$majflt" "$expect" \
+		"the workload's own majflt $majflt differs from --expect $expect"
+	file_record_is "$pfw_backend as $who: file record major, pages = expected" "$ud/out.json" "$data" "$expect"
 	limits=$(json_last "$ud/out.json" run limits 2>/dev/null)
 	case "$limits" in
 	"" | missing | null)
