@@ -36,6 +36,18 @@ fleet_sample() { # name labels   (labels as printed, e.g. kind="major")
 	awk -v k="$1{$2}" 'index($0, k " ") == 1 { print $2 }' | head -n 1
 }
 
+# the sample NAME{LABELS} of the exposition in FILE, read again every 0.1 s
+# (at most TRIES times) until it is WANT: prints the last value read
+fleet_wait_sample() { # file name labels want tries
+	_got=
+	for _ in $(seq 1 "$5"); do
+		_got=$(fleet_sample "$2" "$3" <"$1")
+		[ "$_got" = "$4" ] && break
+		sleep 0.1
+	done
+	echo "$_got"
+}
+
 # start pfwatch in fleet mode in the background; sets fleet_pid
 fleet_pfwatch() { # args...
 	sh -c 'echo $$ >>"$0"; exec "$@"' "$pfw_tmp/pids" "$PFWATCH" "$@" \

@@ -40,12 +40,7 @@ for b in "$@"; do
 	fi
 	i=1
 	while [ "$i" -le "$K" ]; do
-		got=
-		for _ in $(seq 1 50); do
-			got=$(fleet_sample pfwatch_file_faults_total "file=\"$dir/f$i\",kind=\"major\"" <"$prom")
-			[ "$got" = "$i" ] && break
-			sleep 0.1
-		done
+		got=$(fleet_wait_sample "$prom" pfwatch_file_faults_total "file=\"$dir/f$i\",kind=\"major\"" "$i" 50)
 		is_num_eq "$b: file $i of $K (same inode number, new generation) has exactly $i major faults" "$got" "$i"
 		i=$((i + 1))
 	done

@@ -35,12 +35,7 @@ for b in "$@"; do
 	"$PFWATCH_WORKLOAD" $wl >/dev/null 2>&1
 
 	line="pfwatch_file_faults_total{file=\"$data\",kind=\"major\"}"
-	got=
-	for _ in $(seq 1 100); do
-		got=$(fleet_sample pfwatch_file_faults_total "file=\"$data\",kind=\"major\"" <"$prom")
-		[ "$got" = "$expect" ] && break
-		sleep 0.1
-	done
+	got=$(fleet_wait_sample "$prom" pfwatch_file_faults_total "file=\"$data\",kind=\"major\"" "$expect" 100)
 	is_num_eq "$b: --metrics-file holds the file's exact major faults" "$got" "$expect"
 	got=$(fleet_sample pfwatch_file_refaults_total "file=\"$data\"" <"$prom")
 	is_num_eq "$b: --metrics-file holds the file's exact refaults" "$got" "$refaults"
