@@ -94,6 +94,39 @@ static void feed(struct pfw_ft_decoder *d, struct pfw_ft_classify *c, struct tep
 		pfw_ft_classify_feed(c, &fr);
 }
 
+/* the raw records of the classifier test, laid out as fmt_pf, fmt_ff and fmt_add say */
+static void feed_pf(struct pfw_ft_decoder *d, struct pfw_ft_classify *c, int tid, uint64_t ts,
+		    uint64_t addr)
+{
+	struct tep_record *rec = mk(190, tid, ts);
+
+	put64(8, addr);
+	feed(d, c, rec);
+}
+
+static void feed_ff(struct pfw_ft_decoder *d, struct pfw_ft_classify *c, int tid, uint64_t ts,
+		    uint64_t ino, uint32_t dev, uint64_t index)
+{
+	struct tep_record *rec = mk(300, tid, ts);
+
+	put64(8, ino);
+	put32(16, dev);
+	put64(24, index);
+	feed(d, c, rec);
+}
+
+static void feed_add(struct pfw_ft_decoder *d, struct pfw_ft_classify *c, int tid, uint64_t ts,
+		     uint64_t ino, uint64_t index, uint32_t dev, unsigned char order)
+{
+	struct tep_record *rec = mk(301, tid, ts);
+
+	put64(16, ino);
+	put64(24, index);
+	put32(32, dev);
+	buf[36] = order;
+	feed(d, c, rec);
+}
+
 static void fold_one(struct pfw_ft_fold *f, enum pfw_ft_type t, int tid, uint64_t a, uint64_t b)
 {
 	struct pfw_ft_rec r = {.type = t, .tid = tid, .ts = a};
@@ -155,46 +188,19 @@ int main(void)
 	c = pfw_ft_classify_new(collect, NULL);
 	/* major: fault, filemap_fault idx 5, add_to_page_cache order 2 at idx 4 */
 	{
-		struct tep_record *rec;
-
 		ngot = 0;
-		rec = mk(190, 7, 10);
-		put64(8, 0x7f0000005000);
-		feed(d, c, rec);
-		rec = mk(300, 7, 11);
-		put64(8, 99);
-		put32(16, (8u << 20) | 1);
-		put64(24, 5);
-		feed(d, c, rec);
-		rec = mk(301, 7, 12);
-		put64(16, 99);
-		put64(24, 4);
-		put32(32, (8u << 20) | 1);
-		buf[36] = 2;
-		feed(d, c, rec);
+		feed_pf(d, c, 7, 10, 0x7f0000005000);
+		feed_ff(d, c, 7, 11, 99, (8u << 20) | 1, 5);
+		feed_add(d, c, 7, 12, 99, 4, (8u << 20) | 1, 2);
 		tap_ok(ngot == 1 && got[0].major && got[0].has_file && got[0].index == 5 &&
 			       pfw_ft_dev_major(got[0].dev) == 8 && got[0].addr == 0x7f0000005000,
 		       "miss then insertion covering the index = major, emitted at once");
 		/* the retry's second filemap_fault in the same window: still one fault */
-		rec = mk(300, 7, 13);
-		put64(8, 99);
-		put32(16, (8u << 20) | 1);
-		put64(24, 5);
-		feed(d, c, rec);
+		feed_ff(d, c, 7, 13, 99, (8u << 20) | 1, 5);
 		/* insertion of another index in a new window: minor */
-		rec = mk(190, 7, 20);
-		put64(8, 0x7f0000009000);
-		feed(d, c, rec);
-		rec = mk(300, 7, 21);
-		put64(8, 99);
-		put32(16, (8u << 20) | 1);
-		put64(24, 9);
-		feed(d, c, rec);
-		rec = mk(301, 7, 22);
-		put64(16, 99);
-		put64(24, 20);
-		put32(32, (8u << 20) | 1);
-		feed(d, c, rec);
+		feed_pf(d, c, 7, 20, 0x7f0000009000);
+		feed_ff(d, c, 7, 21, 99, (8u << 20) | 1, 9);
+		feed_add(d, c, 7, 22, 99, 20, (8u << 20) | 1, 0);
 		pfw_ft_classify_flush(c);
 		tap_ok(ngot == 2 && !got[1].major && got[1].addr == 0x7f0000009000,
 		       "retry is not a second fault; insertion elsewhere leaves a minor");
