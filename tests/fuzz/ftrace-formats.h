@@ -1,5 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Event formats as kernel 6.18 prints them in tracefs (events/SYSTEM/EVENT/format), for fuzz-ftrace.c. */
+
+/* the fields every event starts with (the format file's first block) */
+#define COMMON_FIELDS                                                                  \
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n" \
+	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"                     \
+	"\n"
+
 static const struct {
 	const char *sys;
 	const char *fmt;
@@ -8,11 +17,7 @@ static const struct {
 	 "name: page_fault_user\n"
 	 "ID: 190\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long address;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned long ip;\toffset:16;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned long error_code;\toffset:24;\tsize:8;\tsigned:0;\n"
@@ -23,11 +28,7 @@ static const struct {
 	 "name: page_fault_kernel\n"
 	 "ID: 189\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long address;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned long ip;\toffset:16;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned long error_code;\toffset:24;\tsize:8;\tsigned:0;\n"
@@ -38,11 +39,7 @@ static const struct {
 	 "name: mm_filemap_fault\n"
 	 "ID: 597\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long i_ino;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:dev_t s_dev;\toffset:16;\tsize:4;\tsigned:0;\n"
 	 "\tfield:unsigned long index;\toffset:24;\tsize:8;\tsigned:0;\n"
@@ -53,11 +50,7 @@ static const struct {
 	 "name: mm_filemap_add_to_page_cache\n"
 	 "ID: 600\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long pfn;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned long i_ino;\toffset:16;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned long index;\toffset:24;\tsize:8;\tsigned:0;\n"
@@ -70,11 +63,7 @@ static const struct {
 	 "name: mm_filemap_map_pages\n"
 	 "ID: 598\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long i_ino;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:dev_t s_dev;\toffset:16;\tsize:4;\tsigned:0;\n"
 	 "\tfield:unsigned long index;\toffset:24;\tsize:8;\tsigned:0;\n"
@@ -86,11 +75,7 @@ static const struct {
 	 "name: page_cache_sync_ra\n"
 	 "ID: 617\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long i_ino;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:dev_t s_dev;\toffset:16;\tsize:4;\tsigned:0;\n"
 	 "\tfield:unsigned long index;\toffset:24;\tsize:8;\tsigned:0;\n"
@@ -108,11 +93,7 @@ static const struct {
 	 "name: task_newtask\n"
 	 "ID: 205\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n"
 	 "\tfield:char comm[16];\toffset:12;\tsize:16;\tsigned:0;\n"
 	 "\tfield:u64 clone_flags;\toffset:32;\tsize:8;\tsigned:0;\n"
@@ -124,11 +105,7 @@ static const struct {
 	 "name: task_rename\n"
 	 "ID: 204\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n"
 	 "\tfield:char oldcomm[16];\toffset:12;\tsize:16;\tsigned:0;\n"
 	 "\tfield:char newcomm[16];\toffset:28;\tsize:16;\tsigned:0;\n"
@@ -140,11 +117,7 @@ static const struct {
 	 "name: sched_process_exec\n"
 	 "ID: 365\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n"
 	 "\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n"
 	 "\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n"
@@ -155,11 +128,7 @@ static const struct {
 	 "name: sched_process_exit\n"
 	 "ID: 369\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n"
 	 "\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n"
 	 "\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n"
@@ -171,11 +140,7 @@ static const struct {
 	 "name: funcgraph_exit\n"
 	 "ID: 10\n"
 	 "format:\n"
-	 "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-	 "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
-	 "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
-	 "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
-	 "\n"
+	 COMMON_FIELDS
 	 "\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n"
 	 "\tfield:unsigned int depth;\toffset:16;\tsize:4;\tsigned:0;\n"
 	 "\tfield:unsigned int overrun;\toffset:20;\tsize:4;\tsigned:0;\n"
