@@ -175,28 +175,26 @@ class Bench:
         return cmd
 
     @staticmethod
-    def task_cpu_ns(pid):
+    def task_sum(pid, name, value):
+        """The sum over pid's threads of value(open /proc/PID/task/TID/name);
+        what a thread that went away (or the whole process) leaves is 0."""
         total = 0
         try:
             for t in os.listdir("/proc/%d/task" % pid):
-                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                    total += int(f.read().split()[0])
-        except OSError:
+                with open("/proc/%d/task/%s/%s" % (pid, t, name)) as f:
+                    total += value(f)
+        except (OSError, ValueError):
             pass
         return total
 
     @staticmethod
+    def task_cpu_ns(pid):
+        return Bench.task_sum(pid, "schedstat", lambda f: int(f.read().split()[0]))
+
+    @staticmethod
     def task_vcsw(pid):
-        total = 0
-        try:
-            for t in os.listdir("/proc/%d/task" % pid):
-                with open("/proc/%d/task/%s/status" % (pid, t)) as f:
-                    for line in f:
-                        if line.startswith("voluntary_ctxt_switches:"):
-                            total += int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return total
+        return Bench.task_sum(pid, "status", lambda f: sum(
+            int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches:")))
 
     @staticmethod
     def vm_hwm_kb(pid):
