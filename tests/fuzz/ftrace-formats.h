@@ -9,6 +9,14 @@
 	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"                     \
 	"\n"
 
+/* the rest of both page_fault_user and page_fault_kernel (one event class) */
+#define PAGE_FAULT_FIELDS                                                     \
+	"\tfield:unsigned long address;\toffset:8;\tsize:8;\tsigned:0;\n"     \
+	"\tfield:unsigned long ip;\toffset:16;\tsize:8;\tsigned:0;\n"         \
+	"\tfield:unsigned long error_code;\toffset:24;\tsize:8;\tsigned:0;\n" \
+	"\n"                                                                  \
+	"print fmt: \"address=%ps ip=%ps error_code=0x%lx\", (void *)REC->address, (void *)REC->ip, REC->error_code\n"
+
 static const struct {
 	const char *sys;
 	const char *fmt;
@@ -18,22 +26,14 @@ static const struct {
 	 "ID: 190\n"
 	 "format:\n"
 	 COMMON_FIELDS
-	 "\tfield:unsigned long address;\toffset:8;\tsize:8;\tsigned:0;\n"
-	 "\tfield:unsigned long ip;\toffset:16;\tsize:8;\tsigned:0;\n"
-	 "\tfield:unsigned long error_code;\toffset:24;\tsize:8;\tsigned:0;\n"
-	 "\n"
-	 "print fmt: \"address=%ps ip=%ps error_code=0x%lx\", (void *)REC->address, (void *)REC->ip, REC->error_code\n"
+	 PAGE_FAULT_FIELDS
 	 ""},
 	{"exceptions",
 	 "name: page_fault_kernel\n"
 	 "ID: 189\n"
 	 "format:\n"
 	 COMMON_FIELDS
-	 "\tfield:unsigned long address;\toffset:8;\tsize:8;\tsigned:0;\n"
-	 "\tfield:unsigned long ip;\toffset:16;\tsize:8;\tsigned:0;\n"
-	 "\tfield:unsigned long error_code;\toffset:24;\tsize:8;\tsigned:0;\n"
-	 "\n"
-	 "print fmt: \"address=%ps ip=%ps error_code=0x%lx\", (void *)REC->address, (void *)REC->ip, REC->error_code\n"
+	 PAGE_FAULT_FIELDS
 	 ""},
 	{"filemap",
 	 "name: mm_filemap_fault\n"
