@@ -205,6 +205,22 @@ void pfw_hashtab_free(struct pfw_hashtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
+int pfw_array_room(void *arrp, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : HT_MIN_CAP;
+	void *p, *np;
+
+	if (n < *cap)
+		return 0;
+	memcpy(&p, arrp, sizeof(p));
+	np = realloc(p, ncap * size);
+	if (!np)
+		return -ENOMEM;
+	memcpy(arrp, &np, sizeof(np));
+	*cap = ncap;
+	return 0;
+}
+
 /* ---- string keys ---- */
 
 static struct pfw_sent *str_find(const struct pfw_strtab *t, const char *s, size_t len, uint64_t h)

@@ -131,6 +131,13 @@ struct pfw_hent *pfw_hashtab_iter_next(struct pfw_hashtab *t, struct pfw_htiter 
 /* empty again, memory released */
 void pfw_hashtab_free(struct pfw_hashtab *t);
 
+/**
+ * pfw_array_room() - room for entry @n in the caller's array that the values
+ * index: *@arrp (any pointer type) doubles, from 64, when @n reaches *@cap.
+ * Return: 0, or -ENOMEM with the array as it was.
+ */
+int pfw_array_room(void *arrp, size_t *cap, size_t n, size_t size);
+
 /* ---- string keys ---- */
 
 struct pfw_sent *pfw_strtab_find(const struct pfw_strtab *t, const char *s, size_t len);

@@ -110,17 +110,10 @@ static struct pfw_thread_stats *thread_get(struct pfw_agg *a, int32_t pid, int32
 	if (!s)
 		return NULL;
 	if (created) {
-		if (a->nth == a->cth) {
-			size_t ncap = a->cth ? a->cth * 2 : 64;
-			struct pfw_thread_stats *n = realloc(a->th, ncap * sizeof(*n));
-
-			if (!n) {
-				/* keep the index consistent: point at nothing */
-				s->v = UINT64_MAX;
-				return NULL;
-			}
-			a->th = n;
-			a->cth = ncap;
+		if (pfw_array_room(&a->th, &a->cth, a->nth, sizeof(*a->th))) {
+			/* keep the index consistent: point at nothing */
+			s->v = UINT64_MAX;
+			return NULL;
 		}
 		memset(&a->th[a->nth], 0, sizeof(a->th[0]));
 		a->th[a->nth].tid = tid;
@@ -161,23 +154,12 @@ static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t in
 	if (!s)
 		return NULL;
 	if (created) {
-		if (a->nfe == a->cfe) {
-			size_t ncap = a->cfe ? a->cfe * 2 : 64;
-			struct pfw_file_stats *n = realloc(a->fe, ncap * sizeof(*n));
-			const char **ns;
+		size_t cap = a->cfe; /* fe[] and fsrc[] grow together */
 
-			if (!n) {
-				s->v = UINT64_MAX;
-				return NULL;
-			}
-			a->fe = n;
-			ns = realloc(a->fsrc, ncap * sizeof(*ns));
-			if (!ns) {
-				s->v = UINT64_MAX;
-				return NULL;
-			}
-			a->fsrc = ns;
-			a->cfe = ncap;
+		if (pfw_array_room(&a->fe, &cap, a->nfe, sizeof(*a->fe)) ||
+		    pfw_array_room(&a->fsrc, &a->cfe, a->nfe, sizeof(*a->fsrc))) {
+			s->v = UINT64_MAX;
+			return NULL;
 		}
 		f = &a->fe[a->nfe];
 		memset(f, 0, sizeof(*f));

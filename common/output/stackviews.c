@@ -43,16 +43,9 @@ static struct ent *tab_get(const char *key)
 	if (!k)
 		goto oom;
 	if (created) {
-		if (tab.n == tab.cap) {
-			size_t ncap = tab.cap ? tab.cap * 2 : 256;
-			struct ent *ne = realloc(tab.e, ncap * sizeof(*ne));
-
-			if (!ne) {
-				pfw_strtab_delete(&tab.keys, k, NULL);
-				goto oom;
-			}
-			tab.e = ne;
-			tab.cap = ncap;
+		if (pfw_array_room(&tab.e, &tab.cap, tab.n, sizeof(*tab.e))) {
+			pfw_strtab_delete(&tab.keys, k, NULL);
+			goto oom;
 		}
 		tab.e[tab.n] = (struct ent){.key = k->s};
 		k->v = tab.n++;

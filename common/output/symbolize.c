@@ -215,16 +215,9 @@ static const struct addr_ent *cached(struct bin *b, uint64_t off)
 	if (!h)
 		return NULL;
 	if (created) {
-		if (b->n == b->cap) {
-			size_t ncap = b->cap ? b->cap * 2 : 64;
-			struct addr_ent *na = realloc(b->addrs, ncap * sizeof(*na));
-
-			if (!na) {
-				pfw_hashtab_delete(&b->at, h, NULL);
-				return NULL;
-			}
-			b->addrs = na;
-			b->cap = ncap;
+		if (pfw_array_room(&b->addrs, &b->cap, b->n, sizeof(*b->addrs))) {
+			pfw_hashtab_delete(&b->at, h, NULL);
+			return NULL;
 		}
 		lookup(b, off, &b->addrs[b->n]);
 		h->v = b->n++;

@@ -3,7 +3,8 @@
  * Unit tests for common/lib/hashtab.c: insert and lookup, the all-zero
  * key, growth across many keys, keys that share one home slot (a probe run
  * that wraps the end of the array), iteration counts, deletion by backward
- * shift (also while iterating), and the string table's copies.
+ * shift (also while iterating), the string table's copies, and the
+ * arrays that the values index.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -243,11 +244,31 @@ static void test_strtab(void)
 	tap_ok(!t.cap && !t.n, "strtab free: empty again");
 }
 
+static void test_array_room(void)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0, n, bad = 0;
+
+	for (n = 0; n < 1000; n++) {
+		if (pfw_array_room(&v, &cap, n, sizeof(*v))) {
+			bad++;
+			break;
+		}
+		v[n] = (uint32_t)n;
+	}
+	tap_ok(!bad && cap == 1024, "array room: 1000 entries in 1024 (64 doubled), is %zu", cap);
+	for (n = 0; n < 1000; n++)
+		bad += v[n] != n;
+	tap_ok(!bad, "array room: the entries kept across growth");
+	free(v);
+}
+
 int main(void)
 {
 	test_basic();
 	test_growth();
 	test_collisions();
 	test_strtab();
+	test_array_room();
 	return tap_done();
 }
