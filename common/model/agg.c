@@ -12,201 +12,32 @@
 #include <string.h>
 
 #include "agg.h"
-
-/* open addressing, linear probing; b == 0 marks an empty slot */
-struct kv_slot {
-	uint64_t a, b, c, v;
-};
-
-struct kvtab {
-	struct kv_slot *s;
-	size_t cap, n;
-};
-
-static inline uint64_t kv_hash(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull) ^ (c * 0xc2b2ae3d27d4eb4full);
-
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
-static int kv_grow(struct kvtab *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 64, mask = ncap - 1, i;
-	struct kv_slot *ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	for (i = 0; i < t->cap; i++) {
-		struct kv_slot *o = &t->s[i];
-		size_t j;
-
-		if (!o->b)
-			continue;
-		for (j = kv_hash(o->a, o->b, o->c) & mask; ns[j].b; j = (j + 1) & mask)
-			;
-		ns[j] = *o;
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-/* the slot for (a, b, c); *created when new (v = 0); NULL on ENOMEM */
-static struct kv_slot *kv_get(struct kvtab *t, uint64_t a, uint64_t b, uint64_t c, bool *created)
-{
-	size_t mask, i;
-
-	*created = false;
-	if (t->cap) {
-		mask = t->cap - 1;
-		for (i = kv_hash(a, b, c) & mask; t->s[i].b; i = (i + 1) & mask)
-			if (t->s[i].a == a && t->s[i].b == b && t->s[i].c == c)
-				return &t->s[i];
-	}
-	/* 3/4 load: the page set is the one that gets big */
-	if ((t->n + 1) * 4 > t->cap * 3 && kv_grow(t))
-		return NULL;
-	mask = t->cap - 1;
-	for (i = kv_hash(a, b, c) & mask; t->s[i].b; i = (i + 1) & mask)
-		;
-	t->s[i] = (struct kv_slot){.a = a, .b = b, .c = c, .v = 0};
-	t->n++;
-	*created = true;
-	return &t->s[i];
-}
-
-static const struct kv_slot *kv_find(const struct kvtab *t, uint64_t a, uint64_t b, uint64_t c)
-{
-	size_t mask, i;
-
-	if (!t->cap)
-		return NULL;
-	mask = t->cap - 1;
-	for (i = kv_hash(a, b, c) & mask; t->s[i].b; i = (i + 1) & mask)
-		if (t->s[i].a == a && t->s[i].b == b && t->s[i].c == c)
-			return &t->s[i];
-	return NULL;
-}
-
-static void kv_free(struct kvtab *t)
-{
-	free(t->s);
-	t->s = NULL;
-	t->cap = t->n = 0;
-}
-
-/*
- * Our own copies of path strings: an event's path may live only for the
- * emit call. Kept across pfw_agg_reset(), so a snapshot taken before a
- * reset stays printable; freed with the aggregation.
- */
-struct str_slot {
-	char *s;
-	size_t len;
-	uint64_t h;
-};
-
-struct strset {
-	struct str_slot *s;
-	size_t cap, n;
-};
-
-static uint64_t str_hash(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static int str_grow(struct strset *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 64, mask = ncap - 1, i;
-	struct str_slot *ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	for (i = 0; i < t->cap; i++) {
-		size_t j;
-
-		if (!t->s[i].s)
-			continue;
-		for (j = t->s[i].h & mask; ns[j].s; j = (j + 1) & mask)
-			;
-		ns[j] = t->s[i];
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-static const char *str_intern(struct strset *t, const char *s)
-{
-	size_t len = strlen(s), mask, i;
-	uint64_t h = str_hash(s, len);
-	char *copy;
-
-	if (t->cap) {
-		mask = t->cap - 1;
-		for (i = h & mask; t->s[i].s; i = (i + 1) & mask)
-			if (t->s[i].h == h && t->s[i].len == len && !memcmp(t->s[i].s, s, len))
-				return t->s[i].s;
-	}
-	if ((t->n + 1) * 2 > t->cap && str_grow(t))
-		return NULL;
-	copy = malloc(len + 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, s, len + 1);
-	mask = t->cap - 1;
-	for (i = h & mask; t->s[i].s; i = (i + 1) & mask)
-		;
-	t->s[i] = (struct str_slot){.s = copy, .len = len, .h = h};
-	t->n++;
-	return copy;
-}
-
-static void str_free(struct strset *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		free(t->s[i].s);
-	free(t->s);
-	t->s = NULL;
-	t->cap = t->n = 0;
-}
+#include "hashtab.h"
 
 struct pfw_agg {
-	struct kvtab tix;    /* tid -> index in th[] */
-	struct kvtab fix;    /* file key -> index in fe[] */
-	struct kvtab pages;  /* anonymous: (page / 64, file row + pid) -> bitmap of the 64 pages */
-	struct kvtab fpages; /* file: (page / 64 ^ gen << 40, dev, inode) -> bitmap; bounded */
+	struct pfw_hashtab tix; /* tid -> index in th[] */
+	struct pfw_hashtab fix; /* file key -> index in fe[] */
+	/* anonymous: (page / 64, file row + pid) -> bitmap of the 64 pages */
+	struct pfw_hashtab pages;
+	/* file: (page / 64 ^ gen << 40, dev, inode) -> bitmap; bounded */
+	struct pfw_hashtab fpages;
 	size_t fpages_max;   /* slots */
 	struct pfw_thread_stats *th;
 	size_t nth, cth;
 	struct pfw_file_stats *fe;
 	const char **fsrc; /* per file row: the caller's path pointer last matched to it */
 	size_t nfe, cfe;
-	struct strset strs;
+	/*
+	 * Our own copies of path strings: an event's path may live only for
+	 * the emit call. Kept across pfw_agg_reset(), so a snapshot taken
+	 * before a reset stays printable; freed with the aggregation.
+	 */
+	struct pfw_strtab strs;
 	struct pfw_totals tot;
 	const char *unknown;
 };
 
 /* file keys: b = 1 for a path (a = our interned pointer), else the device */
-#define KEY_TID	 1
 #define KEY_PATH 1
 
 static inline uint64_t dev_key(uint32_t major, uint32_t minor)
@@ -222,7 +53,7 @@ struct pfw_agg *pfw_agg_new(void)
 
 	if (!a)
 		return NULL;
-	a->unknown = str_intern(&a->strs, "[unknown]");
+	a->unknown = pfw_strtab_intern(&a->strs, "[unknown]", 9);
 	if (!a->unknown) {
 		free(a);
 		return NULL;
@@ -234,10 +65,10 @@ struct pfw_agg *pfw_agg_new(void)
 
 void pfw_agg_reset(struct pfw_agg *a)
 {
-	kv_free(&a->tix);
-	kv_free(&a->fix);
-	kv_free(&a->pages);
-	kv_free(&a->fpages);
+	pfw_hashtab_free(&a->tix);
+	pfw_hashtab_free(&a->fix);
+	pfw_hashtab_free(&a->pages);
+	pfw_hashtab_free(&a->fpages);
 	free(a->th);
 	free(a->fe);
 	free(a->fsrc);
@@ -253,7 +84,7 @@ void pfw_agg_free(struct pfw_agg *a)
 	if (!a)
 		return;
 	pfw_agg_reset(a);
-	str_free(&a->strs);
+	pfw_strtab_free(&a->strs);
 	free(a);
 }
 
@@ -272,24 +103,17 @@ static void lat_merge(uint64_t *count, uint64_t *total, uint64_t *min, uint64_t 
 
 static struct pfw_thread_stats *thread_get(struct pfw_agg *a, int32_t pid, int32_t tid)
 {
-	struct kv_slot *s;
+	struct pfw_hent *s;
 	bool created;
 
-	s = kv_get(&a->tix, (uint32_t)tid, KEY_TID, 0, &created);
+	s = pfw_hashtab_get(&a->tix, (uint32_t)tid, 0, 0, &created);
 	if (!s)
 		return NULL;
 	if (created) {
-		if (a->nth == a->cth) {
-			size_t ncap = a->cth ? a->cth * 2 : 64;
-			struct pfw_thread_stats *n = realloc(a->th, ncap * sizeof(*n));
-
-			if (!n) {
-				/* keep the index consistent: point at nothing */
-				s->v = UINT64_MAX;
-				return NULL;
-			}
-			a->th = n;
-			a->cth = ncap;
+		if (pfw_array_room(&a->th, &a->cth, a->nth, sizeof(*a->th))) {
+			/* keep the index consistent: point at nothing */
+			s->v = UINT64_MAX;
+			return NULL;
 		}
 		memset(&a->th[a->nth], 0, sizeof(a->th[0]));
 		a->th[a->nth].tid = tid;
@@ -303,7 +127,7 @@ static struct pfw_thread_stats *thread_get(struct pfw_agg *a, int32_t pid, int32
 
 static const char *own_path(struct pfw_agg *a, const char *path)
 {
-	const char *p = path ? str_intern(&a->strs, path) : a->unknown;
+	const char *p = path ? pfw_strtab_intern(&a->strs, path, strlen(path)) : a->unknown;
 
 	return p ? p : a->unknown;
 }
@@ -316,37 +140,26 @@ static const char *own_path(struct pfw_agg *a, const char *path)
 static struct pfw_file_stats *file_get(struct pfw_agg *a, bool file, uint64_t inode, uint32_t major,
 				       uint32_t minor, uint32_t gen, const char *path, size_t *idx)
 {
-	struct kv_slot *s;
+	struct pfw_hent *s;
 	struct pfw_file_stats *f;
 	const char *own = NULL;
 	bool created;
 
 	if (file) {
-		s = kv_get(&a->fix, inode, dev_key(major, minor), gen, &created);
+		s = pfw_hashtab_get(&a->fix, inode, dev_key(major, minor), gen, &created);
 	} else {
 		own = own_path(a, path);
-		s = kv_get(&a->fix, (uintptr_t)own, KEY_PATH, 0, &created);
+		s = pfw_hashtab_get(&a->fix, (uintptr_t)own, KEY_PATH, 0, &created);
 	}
 	if (!s)
 		return NULL;
 	if (created) {
-		if (a->nfe == a->cfe) {
-			size_t ncap = a->cfe ? a->cfe * 2 : 64;
-			struct pfw_file_stats *n = realloc(a->fe, ncap * sizeof(*n));
-			const char **ns;
+		size_t cap = a->cfe; /* fe[] and fsrc[] grow together */
 
-			if (!n) {
-				s->v = UINT64_MAX;
-				return NULL;
-			}
-			a->fe = n;
-			ns = realloc(a->fsrc, ncap * sizeof(*ns));
-			if (!ns) {
-				s->v = UINT64_MAX;
-				return NULL;
-			}
-			a->fsrc = ns;
-			a->cfe = ncap;
+		if (pfw_array_room(&a->fe, &cap, a->nfe, sizeof(*a->fe)) ||
+		    pfw_array_room(&a->fsrc, &a->cfe, a->nfe, sizeof(*a->fsrc))) {
+			s->v = UINT64_MAX;
+			return NULL;
 		}
 		f = &a->fe[a->nfe];
 		memset(f, 0, sizeof(*f));
@@ -394,12 +207,12 @@ void pfw_agg_thread_cgroup(struct pfw_agg *a, struct pfw_thread_stats *t, const 
 {
 	t->cgroup_looked = true;
 	if (cgroup)
-		t->cgroup = str_intern(&a->strs, cgroup);
+		t->cgroup = pfw_strtab_intern(&a->strs, cgroup, strlen(cgroup));
 }
 
 void pfw_agg_tid_cgroup(struct pfw_agg *a, int32_t tid, const char *cgroup)
 {
-	const struct kv_slot *s = kv_find(&a->tix, (uint32_t)tid, KEY_TID, 0);
+	const struct pfw_hent *s = pfw_hashtab_find(&a->tix, (uint32_t)tid, 0, 0);
 
 	if (s && s->v < a->nth)
 		pfw_agg_thread_cgroup(a, &a->th[s->v], cgroup);
@@ -407,7 +220,7 @@ void pfw_agg_tid_cgroup(struct pfw_agg *a, int32_t tid, const char *cgroup)
 
 void pfw_agg_take_pages(struct pfw_agg *to, struct pfw_agg *from)
 {
-	kv_free(&to->fpages);
+	pfw_hashtab_free(&to->fpages);
 	to->fpages = from->fpages;
 	memset(&from->fpages, 0, sizeof(from->fpages));
 }
@@ -424,11 +237,10 @@ static unsigned file_page(struct pfw_agg *a, struct pfw_file_stats *f, const str
 	/* the generation tells a reused inode number's files apart (pfw_agg_add) */
 	uint64_t ka = (page >> 6) ^ ((uint64_t)f->gen << 40);
 	uint64_t kb = dev_key(ev->dev_major, ev->dev_minor);
-	struct kv_slot *s = (struct kv_slot *)kv_find(&a->fpages, ka, kb, ev->inode);
-	bool created;
+	struct pfw_hent *s = pfw_hashtab_find(&a->fpages, ka, kb, ev->inode);
 
 	if (!s && a->fpages.n < a->fpages_max)
-		s = kv_get(&a->fpages, ka, kb, ev->inode, &created);
+		s = pfw_hashtab_add(&a->fpages, ka, kb, ev->inode);
 	if (!s) {
 		f->untracked++;
 		return PFW_EV_UNTRACKED;
@@ -503,7 +315,7 @@ unsigned pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev,
 			size_t len = strlen(ev->path);
 
 			f = file_get(a, file, ev->inode, ev->dev_major, ev->dev_minor,
-				     (uint32_t)str_hash(ev->path, len) | 1, ev->path, &idx);
+				     (uint32_t)pfw_hash_bytes(ev->path, len) | 1, ev->path, &idx);
 		}
 		if (f)
 			a->fsrc[idx] = ev->path;
@@ -539,7 +351,7 @@ unsigned pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev,
 		uint64_t page = ev->addr >> 12;
 		uint64_t b = ((uint64_t)(idx + 1) << 32) | (uint32_t)ev->pid;
 		uint64_t bit = 1ull << (page & 63);
-		struct kv_slot *s;
+		struct pfw_hent *s;
 		bool created;
 
 		/*
@@ -548,7 +360,7 @@ unsigned pfw_agg_add(struct pfw_agg *a, const struct pfw_event *ev,
 		 * mostly in cache (one slot per page was 17% of pfwatch's CPU
 		 * under a fault storm, and its RSS grew 32 bytes per page).
 		 */
-		s = kv_get(&a->pages, page >> 6, b, 0, &created);
+		s = pfw_hashtab_get(&a->pages, page >> 6, b, 0, &created);
 		if (s && !(s->v & bit)) {
 			s->v |= bit;
 			f->pages++;
@@ -613,7 +425,7 @@ void pfw_agg_add_file(struct pfw_agg *a, const struct pfw_file_stats *r)
 const char *pfw_agg_file_path(const struct pfw_agg *a, uint64_t inode, uint32_t major,
 			      uint32_t minor, uint32_t gen)
 {
-	const struct kv_slot *s = kv_find(&a->fix, inode, dev_key(major, minor), gen);
+	const struct pfw_hent *s = pfw_hashtab_find(&a->fix, inode, dev_key(major, minor), gen);
 
 	return s && s->v < a->nfe ? a->fe[s->v].path : NULL;
 }

@@ -22,207 +22,8 @@
 
 #include "event.h"
 #include "cgroup.h"
+#include "hashtab.h"
 #include "maps.h"
-
-/*
- * Open-addressing table, linear probing, keyed by two u64. b == 0 marks an
- * empty slot, so every key used here has b != 0.
- */
-struct kv_slot {
-	uint64_t a, b, v;
-};
-
-struct kvtab {
-	struct kv_slot *s;
-	size_t cap, n;
-};
-
-static inline uint64_t kv_hash(uint64_t a, uint64_t b)
-{
-	uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
-
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
-static struct kv_slot *kv_find(const struct kvtab *t, uint64_t a, uint64_t b)
-{
-	size_t mask, i;
-
-	if (!t->cap)
-		return NULL;
-	mask = t->cap - 1;
-	for (i = kv_hash(a, b) & mask;; i = (i + 1) & mask) {
-		struct kv_slot *s = &t->s[i];
-
-		if (!s->b)
-			return NULL;
-		if (s->a == a && s->b == b)
-			return s;
-	}
-}
-
-static int kv_grow(struct kvtab *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 64, mask = ncap - 1, i;
-	struct kv_slot *ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	for (i = 0; i < t->cap; i++) {
-		struct kv_slot *o = &t->s[i];
-		size_t j;
-
-		if (!o->b)
-			continue;
-		for (j = kv_hash(o->a, o->b) & mask; ns[j].b; j = (j + 1) & mask)
-			;
-		ns[j] = *o;
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-/* the slot for (a, b), created with v = 0 if new; NULL on ENOMEM */
-static struct kv_slot *kv_get(struct kvtab *t, uint64_t a, uint64_t b, bool *created)
-{
-	struct kv_slot *s = kv_find(t, a, b);
-	size_t mask, i;
-
-	*created = false;
-	if (s)
-		return s;
-	if ((t->n + 1) * 2 > t->cap && kv_grow(t))
-		return NULL;
-	mask = t->cap - 1;
-	for (i = kv_hash(a, b) & mask; t->s[i].b; i = (i + 1) & mask)
-		;
-	t->s[i] = (struct kv_slot){.a = a, .b = b, .v = 0};
-	t->n++;
-	*created = true;
-	return &t->s[i];
-}
-
-/* backward-shift deletion: no tombstones, probe chains stay short */
-static void kv_remove(struct kvtab *t, struct kv_slot *s)
-{
-	size_t mask = t->cap - 1, i = (size_t)(s - t->s), j = i;
-
-	for (;;) {
-		size_t k;
-
-		j = (j + 1) & mask;
-		if (!t->s[j].b)
-			break;
-		k = kv_hash(t->s[j].a, t->s[j].b) & mask;
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		t->s[i] = t->s[j];
-		i = j;
-	}
-	t->s[i].b = 0;
-	t->n--;
-}
-
-static void kv_free(struct kvtab *t)
-{
-	free(t->s);
-	t->s = NULL;
-	t->cap = t->n = 0;
-}
-
-/* string pool: pointers stay valid until pfw_maps_free() */
-struct str_slot {
-	char *s;
-	size_t len;
-	uint64_t h;
-};
-
-struct strset {
-	struct str_slot *s;
-	size_t cap, n;
-};
-
-static uint64_t str_hash(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static int str_grow(struct strset *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 256, mask = ncap - 1, i;
-	struct str_slot *ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	for (i = 0; i < t->cap; i++) {
-		size_t j;
-
-		if (!t->s[i].s)
-			continue;
-		for (j = t->s[i].h & mask; ns[j].s; j = (j + 1) & mask)
-			;
-		ns[j] = t->s[i];
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-static const char *str_intern(struct strset *t, const char *s, size_t len)
-{
-	uint64_t h = str_hash(s, len);
-	size_t mask, i;
-	char *copy;
-
-	if (t->cap) {
-		mask = t->cap - 1;
-		for (i = h & mask; t->s[i].s; i = (i + 1) & mask) {
-			struct str_slot *e = &t->s[i];
-
-			if (e->h == h && e->len == len && !memcmp(e->s, s, len))
-				return e->s;
-		}
-	}
-	if ((t->n + 1) * 2 > t->cap && str_grow(t))
-		return NULL;
-	copy = malloc(len + 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, s, len);
-	copy[len] = '\0';
-	mask = t->cap - 1;
-	for (i = h & mask; t->s[i].s; i = (i + 1) & mask)
-		;
-	t->s[i] = (struct str_slot){.s = copy, .len = len, .h = h};
-	t->n++;
-	return copy;
-}
-
-static void str_free(struct strset *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		free(t->s[i].s);
-	free(t->s);
-	t->s = NULL;
-	t->cap = t->n = 0;
-}
 
 /* one address space: sorted by start, never overlapping */
 struct pidmaps {
@@ -240,16 +41,16 @@ struct comm_ent {
 #define PFW_MAPS_MOUNTS 16
 
 struct pfw_maps {
-	struct kvtab pids;	      /* pid -> struct pidmaps * */
-	struct kvtab comms;	      /* tid -> struct comm_ent * */
-	struct kvtab paths;	      /* (inode, dev) -> interned path */
-	struct kvtab by_handle_tried; /* (inode, dev) open_by_handle_at() refused */
+	struct pfw_hashtab pids;	    /* pid -> struct pidmaps * */
+	struct pfw_hashtab comms;	    /* tid -> struct comm_ent * */
+	struct pfw_hashtab paths;	    /* (inode, dev) -> interned path */
+	struct pfw_hashtab by_handle_tried; /* (inode, dev) open_by_handle_at() refused */
 	struct {
 		uint64_t dev; /* dev_key() */
 		int fd;	      /* -1: no usable mount of the device */
 	} mnt[PFW_MAPS_MOUNTS];
 	int nmnt;
-	struct strset strs;
+	struct pfw_strtab strs; /* the pool: pointers stay valid until pfw_maps_free() */
 	size_t comm_sweep_at; /* sweep the comm table of dead threads at this size */
 	bool collect;	      /* free strings no address space uses (pfw_maps_set_collect) */
 	size_t collect_at;    /* ... when the pool has grown to this many */
@@ -259,12 +60,9 @@ struct pfw_maps {
 	const char *anon;
 };
 
-#define KEY_PID	 1
-#define KEY_COMM 1
-
 static inline uint64_t dev_key(uint32_t major, uint32_t minor)
 {
-	/* bit 0 set keeps b != 0; MAJOR() is 12 bits, MINOR() 20 bits */
+	/* MAJOR() is 12 bits, MINOR() 20 bits */
 	return ((uint64_t)major << 33) | ((uint64_t)minor << 1) | 1;
 }
 
@@ -274,7 +72,7 @@ struct pfw_maps *pfw_maps_new(void)
 
 	if (!m)
 		return NULL;
-	m->anon = str_intern(&m->strs, "[anon]", 6);
+	m->anon = pfw_strtab_intern(&m->strs, "[anon]", 6);
 	if (!m->anon) {
 		free(m);
 		return NULL;
@@ -292,46 +90,48 @@ static void pm_destroy(struct pidmaps *pm)
 
 void pfw_maps_free(struct pfw_maps *m)
 {
+	struct pfw_htiter it;
+	struct pfw_hent *e;
 	size_t i;
 
 	if (!m)
 		return;
-	for (i = 0; i < m->pids.cap; i++)
-		if (m->pids.s[i].b)
-			pm_destroy((struct pidmaps *)(uintptr_t)m->pids.s[i].v);
-	for (i = 0; i < m->comms.cap; i++)
-		if (m->comms.s[i].b)
-			free((void *)(uintptr_t)m->comms.s[i].v);
-	kv_free(&m->pids);
-	kv_free(&m->comms);
-	kv_free(&m->paths);
-	kv_free(&m->by_handle_tried);
+	pfw_hashtab_iter_init(&m->pids, &it);
+	while ((e = pfw_hashtab_iter_next(&m->pids, &it)))
+		pm_destroy((struct pidmaps *)(uintptr_t)e->v);
+	pfw_hashtab_iter_init(&m->comms, &it);
+	while ((e = pfw_hashtab_iter_next(&m->comms, &it)))
+		free((void *)(uintptr_t)e->v);
+	pfw_hashtab_free(&m->pids);
+	pfw_hashtab_free(&m->comms);
+	pfw_hashtab_free(&m->paths);
+	pfw_hashtab_free(&m->by_handle_tried);
 	for (i = 0; i < (size_t)m->nmnt; i++)
 		if (m->mnt[i].fd >= 0)
 			close(m->mnt[i].fd);
-	str_free(&m->strs);
+	pfw_strtab_free(&m->strs);
 	free(m);
 }
 
 const char *pfw_maps_intern(struct pfw_maps *m, const char *s)
 {
-	return s ? str_intern(&m->strs, s, strlen(s)) : NULL;
+	return s ? pfw_strtab_intern(&m->strs, s, strlen(s)) : NULL;
 }
 
 static struct pidmaps *pm_lookup(const struct pfw_maps *m, pid_t pid)
 {
-	struct kv_slot *s;
+	struct pfw_hent *s;
 
 	if (m->cache_pid == pid && pid)
 		return m->cache_pm;
-	s = kv_find(&m->pids, (uint32_t)pid, KEY_PID);
+	s = pfw_hashtab_find(&m->pids, (uint32_t)pid, 0, 0);
 	return s ? (struct pidmaps *)(uintptr_t)s->v : NULL;
 }
 
 static struct pidmaps *pm_get(struct pfw_maps *m, pid_t pid)
 {
 	struct pidmaps *pm = pm_lookup(m, pid);
-	struct kv_slot *s;
+	struct pfw_hent *s;
 	bool created;
 
 	if (pm)
@@ -339,7 +139,7 @@ static struct pidmaps *pm_get(struct pfw_maps *m, pid_t pid)
 	pm = calloc(1, sizeof(*pm));
 	if (!pm)
 		return NULL;
-	s = kv_get(&m->pids, (uint32_t)pid, KEY_PID, &created);
+	s = pfw_hashtab_get(&m->pids, (uint32_t)pid, 0, 0, &created);
 	if (!s) {
 		free(pm);
 		return NULL;
@@ -348,18 +148,23 @@ static struct pidmaps *pm_get(struct pfw_maps *m, pid_t pid)
 	return pm;
 }
 
-static void pm_drop(struct pfw_maps *m, pid_t pid)
+static void pm_forget(struct pfw_maps *m, pid_t pid)
 {
-	struct kv_slot *s = kv_find(&m->pids, (uint32_t)pid, KEY_PID);
-
 	if (m->cache_pid == pid) {
 		m->cache_pid = 0;
 		m->cache_pm = NULL;
 	}
+}
+
+static void pm_drop(struct pfw_maps *m, pid_t pid)
+{
+	struct pfw_hent *s = pfw_hashtab_find(&m->pids, (uint32_t)pid, 0, 0);
+
+	pm_forget(m, pid);
 	if (!s)
 		return;
 	pm_destroy((struct pidmaps *)(uintptr_t)s->v);
-	kv_remove(&m->pids, s);
+	pfw_hashtab_delete(&m->pids, s, NULL);
 }
 
 static int pm_reserve(struct pidmaps *pm, size_t want)
@@ -440,12 +245,12 @@ static size_t pm_punch(struct pidmaps *pm, uint64_t start, uint64_t end)
 
 static void index_path(struct pfw_maps *m, const struct pfw_mapping *x)
 {
-	struct kv_slot *s;
+	struct pfw_hent *s;
 	bool created;
 
 	if (!x->file)
 		return;
-	s = kv_get(&m->paths, x->inode, dev_key(x->dev_major, x->dev_minor), &created);
+	s = pfw_hashtab_get(&m->paths, x->inode, dev_key(x->dev_major, x->dev_minor), 0, &created);
 	/* last wins: a rename or unlink shows in the newest mapping */
 	if (s)
 		s->v = (uintptr_t)x->path;
@@ -553,7 +358,7 @@ void pfw_maps_set_cgroup(struct pfw_maps *m, pid_t pid, const char *cgroup)
 	struct pidmaps *pm = pm_get(m, pid);
 
 	if (pm && cgroup)
-		pm->cgroup = str_intern(&m->strs, cgroup, strlen(cgroup));
+		pm->cgroup = pfw_strtab_intern(&m->strs, cgroup, strlen(cgroup));
 }
 
 const char *pfw_maps_cgroup(const struct pfw_maps *m, pid_t pid)
@@ -580,59 +385,36 @@ const char *pfw_maps_cgroup(const struct pfw_maps *m, pid_t pid)
  */
 static void maps_collect(struct pfw_maps *m)
 {
-	struct kvtab keep = {0};
-	struct strset live = {0};
+	struct pfw_hashtab keep = {0};
+	struct pfw_htiter it;
+	struct pfw_hent *e;
+	struct pfw_sent *str;
 	bool created;
-	size_t i;
 
-	kv_get(&keep, (uintptr_t)m->anon, 1, &created);
-	for (i = 0; i < m->pids.cap; i++) {
-		struct pidmaps *pm;
+	if (!pfw_hashtab_get(&keep, (uintptr_t)m->anon, 1, 0, &created))
+		goto out;
+	pfw_hashtab_iter_init(&m->pids, &it);
+	while ((e = pfw_hashtab_iter_next(&m->pids, &it))) {
+		struct pidmaps *pm = (struct pidmaps *)(uintptr_t)e->v;
 
-		if (!m->pids.s[i].b)
-			continue;
-		pm = (struct pidmaps *)(uintptr_t)m->pids.s[i].v;
 		for (size_t j = 0; j < pm->n; j++)
-			if (!kv_get(&keep, (uintptr_t)pm->v[j].path, 1, &created))
+			if (!pfw_hashtab_get(&keep, (uintptr_t)pm->v[j].path, 1, 0, &created))
 				goto out; /* no memory: collect nothing */
-		if (pm->cgroup && !kv_get(&keep, (uintptr_t)pm->cgroup, 1, &created))
+		if (pm->cgroup && !pfw_hashtab_get(&keep, (uintptr_t)pm->cgroup, 1, 0, &created))
 			goto out;
 	}
-	for (i = 0; i < m->paths.cap;) {
-		struct kv_slot *ps = &m->paths.s[i];
-
-		if (ps->b && !kv_find(&keep, ps->v, 1)) {
-			kv_remove(&m->paths, ps); /* shifts a later entry into slot i */
-			continue;
-		}
-		i++;
-	}
-	/* the new pool is sized first: on failure nothing has been freed */
-	live.cap = 256;
-	while (live.cap < keep.n * 2)
-		live.cap *= 2;
-	live.s = calloc(live.cap, sizeof(*live.s));
-	if (!live.s)
-		goto out;
-	for (i = 0; i < m->strs.cap; i++) {
-		struct str_slot *e = &m->strs.s[i];
-		size_t mask = live.cap - 1, j;
-
-		if (!e->s)
-			continue;
-		if (!kv_find(&keep, (uintptr_t)e->s, 1)) {
-			free(e->s);
-			continue;
-		}
-		for (j = e->h & mask; live.s[j].s; j = (j + 1) & mask)
-			;
-		live.s[j] = *e;
-		live.n++;
-	}
-	free(m->strs.s);
-	m->strs = live;
+	pfw_hashtab_iter_init(&m->paths, &it);
+	while ((e = pfw_hashtab_iter_next(&m->paths, &it)))
+		if (!pfw_hashtab_find(&keep, e->v, 1, 0))
+			pfw_hashtab_delete(&m->paths, e, &it);
+	/* deleting allocates nothing: no half-collected pool */
+	pfw_strtab_iter_init(&m->strs, &it);
+	while ((str = pfw_strtab_iter_next(&m->strs, &it)))
+		if (!pfw_hashtab_find(&keep, (uintptr_t)str->s, 1, 0))
+			pfw_strtab_delete(&m->strs, str, &it);
+	pfw_strtab_shrink(&m->strs);
 out:
-	kv_free(&keep);
+	pfw_hashtab_free(&keep);
 	m->collect_at = m->strs.n * 2 > 1024 ? m->strs.n * 2 : 1024;
 }
 
@@ -645,17 +427,18 @@ out:
  */
 static void prune_dead(struct pfw_maps *m)
 {
-	size_t i = 0;
+	struct pfw_htiter it;
+	struct pfw_hent *s;
 
-	while (i < m->pids.cap) {
-		struct kv_slot *s = &m->pids.s[i];
-		pid_t pid = (pid_t)s->a;
+	pfw_hashtab_iter_init(&m->pids, &it);
+	while ((s = pfw_hashtab_iter_next(&m->pids, &it))) {
+		pid_t pid = (pid_t)s->k[0];
 
-		if (s->b && kill(pid, 0) < 0 && errno == ESRCH) {
-			pm_drop(m, pid); /* shifts a later entry into slot i */
-			continue;
+		if (kill(pid, 0) < 0 && errno == ESRCH) {
+			pm_forget(m, pid);
+			pm_destroy((struct pidmaps *)(uintptr_t)s->v);
+			pfw_hashtab_delete(&m->pids, s, &it);
 		}
-		i++;
 	}
 	maps_collect(m);
 	m->prune_at = m->pids.n * 2 > 256 ? m->pids.n * 2 : 256;
@@ -670,7 +453,7 @@ void pfw_maps_set_collect(struct pfw_maps *m, bool on)
 
 void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
 {
-	struct kv_slot *s = kv_find(&m->comms, (uint32_t)pid, KEY_COMM);
+	struct pfw_hent *s = pfw_hashtab_find(&m->comms, (uint32_t)pid, 0, 0);
 
 	pm_drop(m, pid);
 	/*
@@ -680,7 +463,7 @@ void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
 	 */
 	if (s) {
 		free((void *)(uintptr_t)s->v);
-		kv_remove(&m->comms, s);
+		pfw_hashtab_delete(&m->comms, s, NULL);
 	}
 	if (m->collect && m->strs.n >= m->collect_at)
 		maps_collect(m);
@@ -695,19 +478,18 @@ void pfw_maps_exit(struct pfw_maps *m, pid_t pid)
  */
 static void comm_sweep(struct pfw_maps *m)
 {
-	size_t i = 0;
+	struct pfw_htiter it;
+	struct pfw_hent *s;
 
-	while (i < m->comms.cap) {
-		struct kv_slot *s = &m->comms.s[i];
+	pfw_hashtab_iter_init(&m->comms, &it);
+	while ((s = pfw_hashtab_iter_next(&m->comms, &it))) {
 		struct comm_ent *e = (struct comm_ent *)(uintptr_t)s->v;
 
-		if (s->b && !pm_lookup(m, e->pid) && kill(e->pid, 0) < 0 && errno == ESRCH &&
-		    kill((pid_t)s->a, 0) < 0 && errno == ESRCH) {
+		if (!pm_lookup(m, e->pid) && kill(e->pid, 0) < 0 && errno == ESRCH &&
+		    kill((pid_t)s->k[0], 0) < 0 && errno == ESRCH) {
 			free(e);
-			kv_remove(&m->comms, s); /* shifts a later entry into slot i */
-			continue;
+			pfw_hashtab_delete(&m->comms, s, &it);
 		}
-		i++;
 	}
 	m->comm_sweep_at = m->comms.n * 2 > 4096 ? m->comms.n * 2 : 4096;
 }
@@ -738,26 +520,26 @@ const struct pfw_mapping *pfw_maps_find(struct pfw_maps *m, pid_t pid, uint64_t 
 
 void pfw_maps_set_comm(struct pfw_maps *m, pid_t pid, pid_t tid, const char *comm)
 {
-	struct kv_slot *s;
+	struct pfw_hent *s;
 	struct comm_ent *e;
 	bool created;
 
 	if (!comm)
 		return;
-	s = kv_get(&m->comms, (uint32_t)tid, KEY_COMM, &created);
+	s = pfw_hashtab_get(&m->comms, (uint32_t)tid, 0, 0, &created);
 	if (!s)
 		return;
 	if (created) {
 		e = calloc(1, sizeof(*e));
 		if (!e) {
-			kv_remove(&m->comms, s);
+			pfw_hashtab_delete(&m->comms, s, NULL);
 			return;
 		}
 		s->v = (uintptr_t)e;
 		if (m->comms.n >= (m->comm_sweep_at ? m->comm_sweep_at : 4096)) {
 			e->pid = pid; /* alive: the sweep keeps it */
 			comm_sweep(m);
-			s = kv_find(&m->comms, (uint32_t)tid, KEY_COMM);
+			s = pfw_hashtab_find(&m->comms, (uint32_t)tid, 0, 0);
 			if (!s)
 				return;
 		}
@@ -771,7 +553,7 @@ void pfw_maps_set_comm(struct pfw_maps *m, pid_t pid, pid_t tid, const char *com
 
 const char *pfw_maps_comm(const struct pfw_maps *m, pid_t tid)
 {
-	struct kv_slot *s = kv_find(&m->comms, (uint32_t)tid, KEY_COMM);
+	struct pfw_hent *s = pfw_hashtab_find(&m->comms, (uint32_t)tid, 0, 0);
 
 	return s ? ((struct comm_ent *)(uintptr_t)s->v)->comm : NULL;
 }
@@ -779,7 +561,7 @@ const char *pfw_maps_comm(const struct pfw_maps *m, pid_t tid)
 const char *pfw_maps_path_of(const struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor,
 			     uint64_t inode)
 {
-	struct kv_slot *s = kv_find(&m->paths, inode, dev_key(dev_major, dev_minor));
+	struct pfw_hent *s = pfw_hashtab_find(&m->paths, inode, dev_key(dev_major, dev_minor), 0);
 
 	return s ? (const char *)(uintptr_t)s->v : NULL;
 }
@@ -865,7 +647,7 @@ static int parse_line(struct pfw_maps *m, const char *p, const char *end, struct
 		return -EINVAL;
 	while (p < end && *p == ' ')
 		p++;
-	x->path = p < end ? str_intern(&m->strs, p, (size_t)(end - p)) : m->anon;
+	x->path = p < end ? pfw_strtab_intern(&m->strs, p, (size_t)(end - p)) : m->anon;
 	if (!x->path)
 		return -ENOMEM;
 	x->file = is_real_file(x->path, x->inode);
@@ -1006,10 +788,10 @@ static void exact_names(struct pfw_maps *m, int piddir, pid_t pid)
 		n = readlinkat(piddir, link, buf, sizeof(buf) - 1);
 		if (n > 0 && (size_t)n < sizeof(buf) - 1) {
 			buf[n] = '\0';
-			name = str_intern(&m->strs, buf, (size_t)n);
+			name = pfw_strtab_intern(&m->strs, buf, (size_t)n);
 		} else {
 			snprintf(buf, sizeof(buf), "%s", x->path);
-			name = str_intern(&m->strs, buf, unescape_nl(buf));
+			name = pfw_strtab_intern(&m->strs, buf, unescape_nl(buf));
 		}
 		if (!name)
 			continue;
@@ -1097,7 +879,7 @@ int pfw_maps_learn_fd_path(struct pfw_maps *m, const char *procfs, pid_t pid, ui
 		if (n <= 0 || buf[0] != '/')
 			continue;
 		buf[n] = '\0';
-		x.path = str_intern(&m->strs, buf, (size_t)n);
+		x.path = pfw_strtab_intern(&m->strs, buf, (size_t)n);
 		if (!x.path)
 			break;
 		index_path(m, &x);
@@ -1274,7 +1056,7 @@ const char *pfw_maps_path_by_inode(struct pfw_maps *m, uint32_t dev_major, uint3
 		.dev_minor = dev_minor,
 		.file = true,
 	};
-	struct kv_slot *tried;
+	struct pfw_hent *tried;
 	struct stat st;
 	bool created;
 	ssize_t n;
@@ -1282,7 +1064,8 @@ const char *pfw_maps_path_by_inode(struct pfw_maps *m, uint32_t dev_major, uint3
 
 	if (path || !inode || inode > UINT32_MAX)
 		return path;
-	tried = kv_get(&m->by_handle_tried, inode, dev_key(dev_major, dev_minor), &created);
+	tried = pfw_hashtab_get(&m->by_handle_tried, inode, dev_key(dev_major, dev_minor), 0,
+				&created);
 	if (!tried || !created)
 		return NULL;
 	mfd = mount_fd_of(m, dev_major, dev_minor);
@@ -1309,7 +1092,7 @@ const char *pfw_maps_path_by_inode(struct pfw_maps *m, uint32_t dev_major, uint3
 		return NULL;
 	}
 	close(fd);
-	x.path = str_intern(&m->strs, buf, (size_t)n);
+	x.path = pfw_strtab_intern(&m->strs, buf, (size_t)n);
 	if (x.path)
 		index_path(m, &x);
 	return x.path;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "hashtab.h"
 #include "log.h"
 #include "opts.h"
 #include "output.h"
@@ -23,65 +24,41 @@
 
 /* ---- a small string -> counters table shared by both views ---- */
 struct ent {
-	char *key;
+	const char *key; /* the table's copy */
 	struct pfw_callsite cs;
 };
 
 static struct {
+	struct pfw_strtab keys; /* key -> index in e[] */
 	struct ent *e;
 	size_t cap, n;
 	bool oom;
 } tab;
 
-static uint64_t hash_bytes(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct ent *tab_get(const char *key)
 {
-	size_t i;
+	bool created;
+	struct pfw_sent *k = pfw_strtab_get(&tab.keys, key, strlen(key), &created);
 
-	if (tab.n * 2 >= tab.cap) {
-		size_t ncap = tab.cap ? tab.cap * 2 : 256;
-		struct ent *ne = calloc(ncap, sizeof(*ne));
-
-		if (!ne) {
-			tab.oom = true;
-			return NULL;
+	if (!k)
+		goto oom;
+	if (created) {
+		if (pfw_array_room(&tab.e, &tab.cap, tab.n, sizeof(*tab.e))) {
+			pfw_strtab_delete(&tab.keys, k, NULL);
+			goto oom;
 		}
-		for (size_t j = 0; j < tab.cap; j++) {
-			if (!tab.e[j].key)
-				continue;
-			for (i = hash_bytes(tab.e[j].key) & (ncap - 1); ne[i].key;
-			     i = (i + 1) & (ncap - 1))
-				;
-			ne[i] = tab.e[j];
-		}
-		free(tab.e);
-		tab.e = ne;
-		tab.cap = ncap;
+		tab.e[tab.n] = (struct ent){.key = k->s};
+		k->v = tab.n++;
 	}
-	for (i = hash_bytes(key) & (tab.cap - 1); tab.e[i].key; i = (i + 1) & (tab.cap - 1))
-		if (!strcmp(tab.e[i].key, key))
-			return &tab.e[i];
-	tab.e[i].key = strdup(key);
-	if (!tab.e[i].key) {
-		tab.oom = true;
-		return NULL;
-	}
-	tab.n++;
-	return &tab.e[i];
+	return &tab.e[k->v];
+oom:
+	tab.oom = true;
+	return NULL;
 }
 
 static void tab_free(void)
 {
-	for (size_t i = 0; i < tab.cap; i++)
-		free(tab.e[i].key);
+	pfw_strtab_free(&tab.keys);
 	free(tab.e);
 	memset(&tab, 0, sizeof(tab));
 }
@@ -90,13 +67,9 @@ static void tab_free(void)
 static struct ent *tab_list(void)
 {
 	struct ent *v = malloc((tab.n ? tab.n : 1) * sizeof(*v));
-	size_t k = 0;
 
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < tab.cap; i++)
-		if (tab.e[i].key)
-			v[k++] = tab.e[i];
+	if (v && tab.n)
+		memcpy(v, tab.e, tab.n * sizeof(*v));
 	return v;
 }
 

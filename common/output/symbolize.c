@@ -24,6 +24,7 @@
 #include <gelf.h>
 #endif
 
+#include "hashtab.h"
 #include "maps.h"
 #include "session.h"
 #include "symbolize.h"
@@ -34,58 +35,16 @@ const int pfw_symbolize_available = 1;
 const int pfw_symbolize_available = 0;
 #endif
 
-/* ---- interned strings: open addressing, never freed before exit ---- */
-static struct {
-	char **slot;
-	size_t cap, n;
-} strs;
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
+/* ---- interned strings, never freed before exit ---- */
+static struct pfw_strtab strs;
 
 const char *pfw_sym_intern(const char *s)
 {
-	size_t i;
-
-	if (!s)
-		return NULL;
-	if (strs.n * 2 >= strs.cap) {
-		size_t ncap = strs.cap ? strs.cap * 2 : 1024;
-		char **ns = calloc(ncap, sizeof(*ns));
-
-		if (!ns)
-			return NULL;
-		for (size_t j = 0; j < strs.cap; j++) {
-			if (!strs.slot[j])
-				continue;
-			for (i = hash_str(strs.slot[j]) & (ncap - 1); ns[i];
-			     i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = strs.slot[j];
-		}
-		free(strs.slot);
-		strs.slot = ns;
-		strs.cap = ncap;
-	}
-	for (i = hash_str(s) & (strs.cap - 1); strs.slot[i]; i = (i + 1) & (strs.cap - 1))
-		if (!strcmp(strs.slot[i], s))
-			return strs.slot[i];
-	strs.slot[i] = strdup(s);
-	if (!strs.slot[i])
-		return NULL;
-	strs.n++;
-	return strs.slot[i];
+	return s ? pfw_strtab_intern(&strs, s, strlen(s)) : NULL;
 }
 
 /* ---- per-binary caches ---- */
 struct addr_ent {
-	uint64_t off; /* file offset looked up, +1 so 0 means empty */
 	const char *func, *src;
 	uint64_t symoff;
 	uint32_t line;
@@ -100,13 +59,13 @@ struct bin {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 #endif
+	struct pfw_hashtab at; /* file offset -> index in addrs[] */
 	struct addr_ent *addrs;
 	size_t cap, n;
-	struct bin *next;
 };
 
-#define BIN_BUCKETS 256
-static struct bin *bins[BIN_BUCKETS];
+/* (inode, dev) -> struct bin * */
+static struct pfw_hashtab bins;
 
 static const struct pfw_frame *given;
 static size_t nr_given;
@@ -150,22 +109,26 @@ static int open_object(const struct pfw_mapping *m, pid_t pid)
 
 static struct bin *get_bin(const struct pfw_mapping *m, pid_t pid)
 {
-	unsigned h = (unsigned)((m->inode * 31 + m->dev_major * 7 + m->dev_minor) % BIN_BUCKETS);
+	uint64_t dev = (uint64_t)m->dev_major << 32 | m->dev_minor;
+	struct pfw_hent *h;
 	struct bin *b;
+	bool created;
 	int fd;
 
-	for (b = bins[h]; b; b = b->next)
-		if (b->inode == m->inode && b->dev_major == m->dev_major &&
-		    b->dev_minor == m->dev_minor)
-			return b;
-	b = calloc(1, sizeof(*b));
-	if (!b)
+	h = pfw_hashtab_get(&bins, m->inode, dev, 0, &created);
+	if (!h)
 		return NULL;
+	if (!created)
+		return (struct bin *)(uintptr_t)h->v;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		pfw_hashtab_delete(&bins, h, NULL);
+		return NULL;
+	}
+	h->v = (uintptr_t)b;
 	b->inode = m->inode;
 	b->dev_major = m->dev_major;
 	b->dev_minor = m->dev_minor;
-	b->next = bins[h];
-	bins[h] = b;
 	fd = open_object(m, pid);
 	if (fd < 0) {
 		b->bad = true;
@@ -217,7 +180,6 @@ static bool off_to_addr(struct bin *b, uint64_t off, Dwarf_Addr *addr)
 static void lookup(struct bin *b, uint64_t off, struct addr_ent *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->off = off + 1;
 #ifdef HAVE_LIBDW
 	Dwarf_Addr addr;
 	GElf_Off symoff = 0;
@@ -247,33 +209,20 @@ static void lookup(struct bin *b, uint64_t off, struct addr_ent *e)
 
 static const struct addr_ent *cached(struct bin *b, uint64_t off)
 {
-	size_t i;
+	bool created;
+	struct pfw_hent *h = pfw_hashtab_get(&b->at, off, 0, 0, &created);
 
-	if (b->n * 2 >= b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 64;
-		struct addr_ent *na = calloc(ncap, sizeof(*na));
-
-		if (!na)
+	if (!h)
+		return NULL;
+	if (created) {
+		if (pfw_array_room(&b->addrs, &b->cap, b->n, sizeof(*b->addrs))) {
+			pfw_hashtab_delete(&b->at, h, NULL);
 			return NULL;
-		for (size_t j = 0; j < b->cap; j++) {
-			if (!b->addrs[j].off)
-				continue;
-			for (i = (b->addrs[j].off * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
-			     na[i].off; i = (i + 1) & (ncap - 1))
-				;
-			na[i] = b->addrs[j];
 		}
-		free(b->addrs);
-		b->addrs = na;
-		b->cap = ncap;
+		lookup(b, off, &b->addrs[b->n]);
+		h->v = b->n++;
 	}
-	for (i = ((off + 1) * 0x9e3779b97f4a7c15ull >> 20) & (b->cap - 1); b->addrs[i].off;
-	     i = (i + 1) & (b->cap - 1))
-		if (b->addrs[i].off == off + 1)
-			return &b->addrs[i];
-	lookup(b, off, &b->addrs[i]);
-	b->n++;
-	return &b->addrs[i];
+	return &b->addrs[h->v];
 }
 
 /* false when @ip is in no mapping: past the first frame, the walk went astray */
@@ -338,17 +287,20 @@ size_t pfw_stack_frames(struct pfw_session *s, const struct pfw_event *ev,
 
 void pfw_symbolize_reset(void)
 {
-	for (size_t h = 0; h < BIN_BUCKETS; h++) {
-		while (bins[h]) {
-			struct bin *b = bins[h];
+	struct pfw_htiter it;
+	struct pfw_hent *h;
 
-			bins[h] = b->next;
+	pfw_hashtab_iter_init(&bins, &it);
+	while ((h = pfw_hashtab_iter_next(&bins, &it))) {
+		struct bin *b = (struct bin *)(uintptr_t)h->v;
+
 #ifdef HAVE_LIBDW
-			if (b->dwfl)
-				dwfl_end(b->dwfl);
+		if (b->dwfl)
+			dwfl_end(b->dwfl);
 #endif
-			free(b->addrs);
-			free(b);
-		}
+		pfw_hashtab_free(&b->at);
+		free(b->addrs);
+		free(b);
 	}
+	pfw_hashtab_free(&bins);
 }
