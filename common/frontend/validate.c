@@ -543,7 +543,8 @@ int pfw_validate(const struct pfw_opts *opts)
 	for (size_t i = 0; pfw_backends[i]; i++) {
 		const struct pfw_backend *b = pfw_backends[i];
 
-		if (b->modes && b->modes[0]) {
+		/* a backend not built (no open()) has one reason for all its modes */
+		if (b->open && b->modes && b->modes[0]) {
 			for (size_t m = 0; b->modes[m]; m++)
 				run_one(c, b, b->modes[m]);
 		} else {

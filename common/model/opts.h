@@ -27,12 +27,15 @@ enum pfw_view_id {
 	PFW_VIEW_CALLSITES,
 	PFW_VIEW_HEATMAP,
 };
+/* how many --view values there are (a define: no switch must handle it) */
+#define PFW_VIEW_NR (PFW_VIEW_HEATMAP + 1)
 
 enum pfw_format_id {
 	PFW_FMT_TEXT,
 	PFW_FMT_JSON,
 	PFW_FMT_CSV,
 };
+#define PFW_FMT_NR (PFW_FMT_CSV + 1)
 
 /* --faults */
 enum {
