@@ -399,23 +399,41 @@ static void run_one(struct vctx *c, const struct pfw_backend *b, const char *mod
 		pfw_agg_free(res.agg);
 }
 
+/* the BACKEND and ATTACH columns: as wide as their header or longest value */
+static void column_widths(const struct vctx *c, int *wb, int *wa)
+{
+	size_t b = strlen("BACKEND"), a = strlen("ATTACH");
+
+	for (size_t i = 0; i < c->nr_rows; i++) {
+		if (strlen(c->rows[i].backend) > b)
+			b = strlen(c->rows[i].backend);
+		if (strlen(c->rows[i].attach) > a)
+			a = strlen(c->rows[i].attach);
+	}
+	*wb = (int)b;
+	*wa = (int)a;
+}
+
 static void print_text(struct vctx *c)
 {
 	FILE *fp = c->fp;
+	int wb, wa;
 
+	column_widths(c, &wb, &wa);
 	if (c->bundled)
 		fprintf(fp,
 			"workload: pfwatch-workload --exact --size=" WL_SIZE
 			" --threads=" WL_THREADS " --pattern=" WL_PATTERN ", expected %" PRId64
 			" major faults on %s\n\n",
 			c->expected, c->data);
-	fprintf(fp, "%-8s %-10s %-7s %10s %10s %10s %8s  %s\n", "BACKEND", "ATTACH", "RESULT",
-		"MAJOR", "MAJFLT", c->bundled ? "EXPECTED" : "-", "LOST", "DETAIL");
+	fprintf(fp, "%-*s %-*s %-7s %10s %10s %10s %8s  %s\n", wb, "BACKEND", wa, "ATTACH",
+		"RESULT", "MAJOR", "MAJFLT", c->bundled ? "EXPECTED" : "-", "LOST", "DETAIL");
 	for (size_t i = 0; i < c->nr_rows; i++) {
 		const struct vrow *r = &c->rows[i];
 		bool ran = r->status == V_PASS || r->status == V_FAIL;
 
-		fprintf(fp, "%-8s %-10s %-7s ", r->backend, r->attach, vstatus_name[r->status]);
+		fprintf(fp, "%-*s %-*s %-7s ", wb, r->backend, wa, r->attach,
+			vstatus_name[r->status]);
 		if (ran)
 			fprintf(fp, "%10" PRIu64 " %10" PRIu64, r->major, r->truth);
 		else
@@ -462,7 +480,7 @@ static void print_text(struct vctx *c)
 				for (size_t m = 0; m < q->nr_files; m++)
 					if (!strcmp(q->files[m].path, r->files[j].path))
 						v = q->files[m].major;
-				fprintf(fp, "    %-8s %-10s %10" PRIu64 "%s\n", q->backend,
+				fprintf(fp, "    %-*s %-*s %10" PRIu64 "%s\n", wb, q->backend, wa,
 					q->attach, v,
 					c->bundled && !strcmp(r->files[j].path, c->data)
 						? (v == (uint64_t)c->expected ? "  agree"
