@@ -342,9 +342,10 @@ static void run_one(struct vctx *c, const struct pfw_backend *b, const char *mod
 	o.backend = b->name;
 	o.bpf_attach = "auto";
 	o.ftrace_attach = "auto";
-	if (mode && !strcmp(b->name, "bpf"))
+	/* each backend's mode option: the one the command line ties to it */
+	if (mode && b == &pfw_backend_bpf)
 		o.bpf_attach = mode;
-	else if (mode && !strcmp(b->name, "ftrace"))
+	else if (mode && b == &pfw_backend_ftrace)
 		o.ftrace_attach = mode;
 	/* the validated runs print nothing per fault: summary view into /dev/null */
 	o.view = PFW_VIEW_SUMMARY;

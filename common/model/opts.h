@@ -44,9 +44,9 @@ enum {
 };
 
 struct pfw_opts {
-	const char *backend;    /* "auto", "bpf", "perf", "ftrace" */
-	const char *bpf_attach; /* "auto", "fentry", "kprobe", "tp" (+ backend-specific extras) */
-	const char *ftrace_attach; /* "auto", "graph", "events" */
+	const char *backend;	   /* "auto" or a pfw_backends[] name */
+	const char *bpf_attach;	   /* "auto" or one of pfw_backend_bpf.modes */
+	const char *ftrace_attach; /* "auto" or one of pfw_backend_ftrace.modes */
 	pid_t *pids;            /* --pid, nr_pids entries */
 	size_t nr_pids;
 	const char *cgroup;     /* --cgroup, resolved to its directory */
