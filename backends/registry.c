@@ -2,7 +2,11 @@
 /*
  * The registry: every backend in preference order. A backend configured
  * out is still listed, as unavailable with the reason, so --list-backends
- * and auto-selection always show the whole picture.
+ * and auto-selection always show the whole picture. It keeps its attach
+ * mode names too (the ones SPEC.md gives), so that the command line
+ * accepts and lists the same --bpf-attach / --ftrace-attach values in
+ * every build, and a forced mode of a missing backend is "not built"
+ * (exit 3), not a usage error.
  */
 #include "config.h"
 
@@ -12,7 +16,7 @@
 #include "backend.h"
 #include "privs.h"
 
-#define NOT_BUILT(var, nm, what)                                                                 \
+#define NOT_BUILT(var, nm, what, ...)                                                            \
 	static void var##_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)       \
 	{                                                                                        \
 		(void)opts;                                                                      \
@@ -22,17 +26,22 @@
 			 "not built in this version (configure --enable-" nm "=yes; needs " what \
 			 ")");                                                                   \
 	}                                                                                        \
+	static const char *const var##_modes[] = {__VA_ARGS__, NULL};                            \
 	const struct pfw_backend var = {                                                         \
 		.name = nm,                                                                      \
 		.help = "not built in this version",                                             \
+		.modes = var##_modes,                                                            \
 		.probe = var##_probe,                                                            \
 	}
 
 #ifndef HAVE_BPF
-NOT_BUILT(pfw_backend_bpf, "bpf", "libbpf-dev, clang and bpftool");
+/* the names bpf/bpf_backend.c's mode_names[] gives, best first */
+NOT_BUILT(pfw_backend_bpf, "bpf", "libbpf-dev, clang and bpftool", "fentry", "kprobe", "tp",
+	  "kprobe-nobtf");
 #endif
 #ifndef HAVE_FTRACE
-NOT_BUILT(pfw_backend_ftrace, "ftrace", "libtracefs-dev and libtraceevent-dev");
+/* ftrace/ftrace_backend.c's ft_modes[] */
+NOT_BUILT(pfw_backend_ftrace, "ftrace", "libtracefs-dev and libtraceevent-dev", "graph", "events");
 #endif
 
 const struct pfw_backend *const pfw_backends[] = {

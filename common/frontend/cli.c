@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "event.h"
 #include "log.h"
+#include "output.h"
 #include "serve.h"
 
 /* long-only options */
@@ -87,19 +88,6 @@ static const struct option longopts[] = {
  */
 static const char shortopts[] = "+:b:p:G:c:F:f:o:d:i:gu:vqhV";
 
-static const char *const views[] = {
-	[PFW_VIEW_EVENTS] = "events", [PFW_VIEW_SUMMARY] = "summary",
-	[PFW_VIEW_TOP] = "top",	      [PFW_VIEW_HIST] = "hist",
-	[PFW_VIEW_FOLDED] = "folded", [PFW_VIEW_CALLSITES] = "callsites",
-	[PFW_VIEW_HEATMAP] = "heatmap",
-};
-
-static const char *const formats[] = {
-	[PFW_FMT_TEXT] = "text",
-	[PFW_FMT_JSON] = "json",
-	[PFW_FMT_CSV] = "csv",
-};
-
 static __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...)
 {
 	char buf[512];
@@ -144,7 +132,7 @@ void pfw_cli_usage(FILE *fp)
 	      "     --view=VIEW           events, summary, top, hist, folded, callsites or\n"
 	      "                             heatmap (default: events); hist -v adds one per\n"
 	      "                             file; heatmap: major faults by time and offset\n"
-	      " -f, --format=FORMAT       text, json (JSON Lines) or csv (default: text)\n"
+	      " -f, --format=FORMAT       text, json or csv (default: text); json: JSON Lines\n"
 	      " -o, --output=FILE         write to FILE instead of standard output\n"
 	      " -i, --interval=SECONDS    refresh period of periodic views (default: 1)\n"
 	      "     --svg=FILE            with --view=folded: also write a flame graph;\n"
@@ -291,28 +279,83 @@ static int parse_pids(const char *arg, struct pfw_opts *o)
 	}
 }
 
-static int pick(const char *opt, const char *arg, const char *const *names, size_t n,
-		const char *choices)
+/*
+ * The values an option takes, each with what it means, taken from the tables
+ * that implement them (the registry, the views, the formats): the parser
+ * accepts exactly these and its "choose ..." message lists exactly these.
+ */
+#define MAX_CHOICES 16
+
+struct choices {
+	const char *name[MAX_CHOICES];
+	int value[MAX_CHOICES];
+	size_t n;
+};
+
+static void add_choice(struct choices *c, const char *name, int value)
 {
-	for (size_t i = 0; i < n; i++)
-		if (names[i] && !strcmp(arg, names[i]))
-			return (int)i;
-	usage_error("invalid --%s '%s' (choose %s)", opt, arg, choices);
-	return -1;
+	if (name && c->n < MAX_CHOICES) {
+		c->name[c->n] = name;
+		c->value[c->n++] = value;
+	}
 }
 
-/* the mode names SPEC gives, plus any extra the backend declares */
-static bool mode_ok(const char *arg, const char *const *fixed, const struct pfw_backend *b)
+/* --backend: auto, then the registry in preference order (value: index + 1) */
+static void backend_choices(struct choices *c)
 {
-	if (!strcmp(arg, "auto"))
-		return true;
-	for (; *fixed; fixed++)
-		if (!strcmp(arg, *fixed))
-			return true;
-	for (const char *const *m = b->modes; m && *m; m++)
-		if (!strcmp(arg, *m))
-			return true;
-	return false;
+	add_choice(c, "auto", 0);
+	for (size_t i = 0; pfw_backends[i]; i++)
+		add_choice(c, pfw_backends[i]->name, (int)i + 1);
+}
+
+/* --bpf-attach, --ftrace-attach: auto, then the backend's own modes */
+static void mode_choices(struct choices *c, const struct pfw_backend *b)
+{
+	add_choice(c, "auto", 0);
+	for (size_t i = 0; b->modes && b->modes[i]; i++)
+		add_choice(c, b->modes[i], (int)i + 1);
+}
+
+static void view_choices(struct choices *c)
+{
+	for (int v = 0; v < PFW_VIEW_NR; v++) {
+		const struct pfw_view *view = pfw_view_of((enum pfw_view_id)v);
+
+		add_choice(c, view ? view->name : NULL, v);
+	}
+}
+
+static void format_choices(struct choices *c)
+{
+	for (int f = 0; f < PFW_FMT_NR; f++)
+		add_choice(c, pfw_format_get(f)->name, f);
+}
+
+static void fault_choices(struct choices *c)
+{
+	add_choice(c, "major", PFW_WANT_MAJOR);
+	add_choice(c, "minor", PFW_WANT_MINOR);
+	add_choice(c, "all", PFW_WANT_MAJOR | PFW_WANT_MINOR);
+}
+
+/* @arg's index in @c, or -1 after the usage error that lists them all */
+static int pick(const char *opt, const char *arg, const struct choices *c)
+{
+	char list[384];
+	size_t len = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(arg, c->name[i]))
+			return (int)i;
+	list[0] = '\0';
+	for (size_t i = 0; i < c->n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					!i		? ""
+					: i + 1 == c->n ? " or "
+							: ", ",
+					c->name[i]);
+	usage_error("invalid --%s '%s' (choose %s)", opt, arg, list);
+	return -1;
 }
 
 /*
@@ -381,12 +424,17 @@ static int bad_option(char **argv, int optind_, int c)
 
 int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 {
-	static const char *const bpf_modes[] = {"fentry", "kprobe", "tp", NULL};
-	static const char *const ftrace_modes[] = {"graph", "events", NULL};
-	static const char *const backends[] = {"auto", "bpf", "perf", "ftrace"};
-	static const char *const faults[] = {"major", "minor", "all"};
+	struct choices backends = {0}, bpf_modes = {0}, ftrace_modes = {0}, faults = {0};
+	struct choices views = {0}, formats = {0};
 	bool have_view = false;
 	int c, r;
+
+	backend_choices(&backends);
+	mode_choices(&bpf_modes, &pfw_backend_bpf);
+	mode_choices(&ftrace_modes, &pfw_backend_ftrace);
+	fault_choices(&faults);
+	view_choices(&views);
+	format_choices(&formats);
 
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
@@ -406,23 +454,21 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			r = pick("backend", optarg, backends, 4, "auto, bpf, perf or ftrace");
+			r = pick("backend", optarg, &backends);
 			if (r < 0)
 				return PFW_EXIT_USAGE;
-			o->backend = backends[r];
+			o->backend = backends.name[r];
 			break;
 		case OPT_BPF_ATTACH:
-			if (!mode_ok(optarg, bpf_modes, &pfw_backend_bpf))
-				return usage_error("invalid --bpf-attach '%s' (choose auto, "
-						   "fentry, kprobe or tp)",
-						   optarg);
+			r = pick("bpf-attach", optarg, &bpf_modes);
+			if (r < 0)
+				return PFW_EXIT_USAGE;
 			o->bpf_attach = optarg;
 			break;
 		case OPT_FTRACE_ATTACH:
-			if (!mode_ok(optarg, ftrace_modes, &pfw_backend_ftrace))
-				return usage_error("invalid --ftrace-attach '%s' (choose auto, "
-						   "graph or events)",
-						   optarg);
+			r = pick("ftrace-attach", optarg, &ftrace_modes);
+			if (r < 0)
+				return PFW_EXIT_USAGE;
 			o->ftrace_attach = optarg;
 			break;
 		case 'p':
@@ -448,26 +494,23 @@ int pfw_cli_parse(int argc, char **argv, struct pfw_opts *o)
 			o->comm = optarg;
 			break;
 		case 'F':
-			r = pick("faults", optarg, faults, 3, "major, minor or all");
+			r = pick("faults", optarg, &faults);
 			if (r < 0)
 				return PFW_EXIT_USAGE;
-			o->faults = r == 0   ? PFW_WANT_MAJOR
-				    : r == 1 ? PFW_WANT_MINOR
-					     : PFW_WANT_MAJOR | PFW_WANT_MINOR;
+			o->faults = (unsigned)faults.value[r];
 			break;
 		case OPT_VIEW:
-			r = pick("view", optarg, views, sizeof(views) / sizeof(views[0]),
-				 "events, summary, top, hist, folded or callsites");
+			r = pick("view", optarg, &views);
 			if (r < 0)
 				return PFW_EXIT_USAGE;
-			o->view = (enum pfw_view_id)r;
+			o->view = (enum pfw_view_id)views.value[r];
 			have_view = true;
 			break;
 		case 'f':
-			r = pick("format", optarg, formats, 3, "text, json or csv");
+			r = pick("format", optarg, &formats);
 			if (r < 0)
 				return PFW_EXIT_USAGE;
-			o->format = (enum pfw_format_id)r;
+			o->format = (enum pfw_format_id)formats.value[r];
 			break;
 		case 'o':
 			if (!*optarg)

@@ -478,7 +478,7 @@ int pfw_replay(const struct pfw_opts *opts)
 	struct pfw_output out;
 	struct rec *r = NULL;
 	char *line = NULL;
-	size_t cap = 0, lineno = 0, bad = 0;
+	size_t cap = 0, lineno = 0, bad = 0, records = 0;
 	ssize_t len;
 	FILE *in;
 	int rc = PFW_EXIT_OK, e;
@@ -510,7 +510,7 @@ int pfw_replay(const struct pfw_opts *opts)
 		rc = PFW_EXIT_RUNTIME;
 		goto out;
 	}
-	s.view->begin(&s);
+	/* the view begins at the first record: a file without one shows nothing */
 	while (!s.stop && (len = getline(&line, &cap, in)) >= 0) {
 		unsigned want;
 
@@ -525,6 +525,10 @@ int pfw_replay(const struct pfw_opts *opts)
 					 lineno);
 			continue;
 		}
+		if (!r->kind[0])
+			continue; /* JSON, but no "record": not ours */
+		if (!records++)
+			s.view->begin(&s);
 		if (!strcmp(r->kind, "run")) {
 			run = r->run;
 			run.seen = true;
@@ -568,6 +572,16 @@ int pfw_replay(const struct pfw_opts *opts)
 	if (ferror(in)) {
 		pfw_err("reading '%s' failed: %s", opts->input, strerror(errno));
 		rc = PFW_EXIT_RUNTIME;
+		if (!records)
+			goto out;
+	}
+	if (!records) {
+		/* empty, /dev/null, a directory's worth of anything else: no tables */
+		pfw_err("'%s' holds no pfwatch record: not a recording; make one with "
+			"--format=json",
+			opts->input);
+		rc = PFW_EXIT_RUNTIME;
+		goto out;
 	}
 	if (!run.seen)
 		pfw_warn("'%s' has no run record: the recording was cut short", opts->input);

@@ -8,7 +8,10 @@
 
 #include "opts.h"
 
-/* Returns the exit code: 0, or PFW_EXIT_RUNTIME (unreadable, malformed lines). */
+/*
+ * Returns the exit code: 0, or PFW_EXIT_RUNTIME (unreadable, malformed lines,
+ * or not a single pfwatch record in it: then no view is shown at all).
+ */
 int pfw_replay(const struct pfw_opts *opts);
 
 #endif

@@ -27,12 +27,15 @@ enum pfw_view_id {
 	PFW_VIEW_CALLSITES,
 	PFW_VIEW_HEATMAP,
 };
+/* how many --view values there are (a define: no switch must handle it) */
+#define PFW_VIEW_NR (PFW_VIEW_HEATMAP + 1)
 
 enum pfw_format_id {
 	PFW_FMT_TEXT,
 	PFW_FMT_JSON,
 	PFW_FMT_CSV,
 };
+#define PFW_FMT_NR (PFW_FMT_CSV + 1)
 
 /* --faults */
 enum {
@@ -41,9 +44,9 @@ enum {
 };
 
 struct pfw_opts {
-	const char *backend;    /* "auto", "bpf", "perf", "ftrace" */
-	const char *bpf_attach; /* "auto", "fentry", "kprobe", "tp" (+ backend-specific extras) */
-	const char *ftrace_attach; /* "auto", "graph", "events" */
+	const char *backend;	   /* "auto" or a pfw_backends[] name */
+	const char *bpf_attach;	   /* "auto" or one of pfw_backend_bpf.modes */
+	const char *ftrace_attach; /* "auto" or one of pfw_backend_ftrace.modes */
 	pid_t *pids;            /* --pid, nr_pids entries */
 	size_t nr_pids;
 	const char *cgroup;     /* --cgroup, resolved to its directory */

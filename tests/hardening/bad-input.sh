@@ -10,7 +10,7 @@ pfw_timeout=${PFW_RUN_TIMEOUT:-20}
 pfw_setup
 backends=$(available_backends)
 nb=$(echo $backends | wc -w)
-plan $((19 + 11 * nb + 4))
+plan $((20 + 11 * nb + 4))
 
 U="Try 'pfwatch --help' for more information."
 # usage errors (2): non-numeric, negative, overflow, empty, unknown names
@@ -24,10 +24,11 @@ row "--duration overflow" 2 "pfwatch: --duration '99999999999999999999' is out o
 row "--duration zero" 2 "pfwatch: invalid --duration '0': must be greater than 0" --usage -- pfw_run --duration=0
 row "--interval empty" 2 "pfwatch: invalid --interval '': expected seconds, like 10 or 0.5" --usage -- pfw_run --interval=
 row "--backend unknown" 2 "pfwatch: invalid --backend 'dtrace' (choose auto, bpf, perf or ftrace)" --usage -- pfw_run --backend=dtrace
-row "--view unknown" 2 "pfwatch: invalid --view 'pie' (choose events, summary, top, hist, folded or callsites)" --usage -- pfw_run --view=pie
+row "--view unknown" 2 "pfwatch: invalid --view 'pie' (choose events, summary, top, hist, folded, callsites or heatmap)" --usage -- pfw_run --view=pie
 row "--format unknown" 2 "pfwatch: invalid --format 'xml' (choose text, json or csv)" --usage -- pfw_run --format=xml
 row "--faults unknown" 2 "pfwatch: invalid --faults 'some' (choose major, minor or all)" --usage -- pfw_run --faults=some
-row "--bpf-attach unknown" 2 "pfwatch: invalid --bpf-attach 'uprobe' (choose auto, fentry, kprobe or tp)" --usage -- pfw_run --bpf-attach=uprobe
+row "--bpf-attach unknown" 2 "pfwatch: invalid --bpf-attach 'uprobe' (choose auto, fentry, kprobe, tp or kprobe-nobtf)" --usage -- pfw_run --bpf-attach=uprobe
+row "--ftrace-attach unknown" 2 "pfwatch: invalid --ftrace-attach 'fprobe' (choose auto, graph or events)" --usage -- pfw_run --ftrace-attach=fprobe
 row "--comm too long" 2 "pfwatch: invalid --comm 'abcdefghijklmnopq': the kernel keeps at most 15 bytes of a command name" --usage -- pfw_run --comm=abcdefghijklmnopq
 row "--output empty" 2 "pfwatch: invalid --output '': expected a file name" --usage -- pfw_run --output= -- true
 row "unknown option" 2 "pfwatch: unrecognized option '--frobnicate'" --usage -- pfw_run --frobnicate

@@ -2,9 +2,12 @@
 # The bash completion (dist/bash-completion/pfwatch) against the binary it
 # completes: every long option `pfwatch --help` lists is offered and nothing
 # else; each option with a fixed set of values offers exactly the values
-# --help names; --opt=value, short options with their argument, a pid list
-# and the traced command (after "--" or the first non-option word, completed
-# as that command would be) complete as a user expects. Runs the completion
+# --help names, which are exactly those the parser's own "choose ..." error
+# lists; every option --help shows taking a value has its argument skipped
+# when the completion looks for the traced command; --opt=value, short
+# options with their argument, a pid list and the traced command (after "--"
+# or the first non-option word, completed as that command would be)
+# complete as a user expects. Runs the completion
 # function under bash with bash-completion's library loaded, as an
 # interactive shell would; no privileges.
 [ -n "${BASH_VERSION:-}" ] || {
@@ -70,6 +73,12 @@ help_values() { # option
 			sub(/\(default.*/, "", t); gsub(/\([^)]*\)/, "", t); gsub(/;.*/, "", t)
 			gsub(/,| or /, " ", t); print t }' | tr ' ' '\n' | grep . | sort | tr '\n' ' ' | sed 's/ $//'
 }
+# and the parser accepts exactly those: its "choose ..." message lists them
+# from the tables it matches against (the registry, the views, the formats)
+parser_values() { # option
+	"$build/pfwatch" "$1=@" 2>&1 | sed -n 's/.*(choose \(.*\))$/\1/p' |
+		sed 's/,//g; s/ or / /' | tr ' ' '\n' | grep . | sort | tr '\n' ' ' | sed 's/ $//'
+}
 for o in backend bpf-attach ftrace-attach faults view format; do
 	want=$(help_values "--$o")
 	got=$(complete_line "pfwatch --$o ")
@@ -78,7 +87,22 @@ for o in backend bpf-attach ftrace-attach faults view format; do
 	else
 		not_ok "--help names the values of --$o" "$help"
 	fi
+	is_eq "--help names exactly the values the parser accepts for --$o" "$want" "$(parser_values "--$o")"
 done
+
+# every option --help shows with a value to give (not --serve[=..]) is
+# known to take the next word: what follows it is still pfwatch's own, not
+# the start of the traced command
+takes_arg=$(printf '%s\n' "$help" | grep -E '^ +(-[a-zA-Z], )?--[a-z-]+=' |
+	sed -E 's/^ +(-([a-zA-Z]), )?(--[a-z-]+)=.*/\3 -\2/; s/ -$//')
+bad=
+n=0
+for opt in $takes_arg; do
+	n=$((n + 1))
+	got=$(complete_line "pfwatch $opt x --for")
+	[ "$got" = "--format=" ] || bad="$bad $opt ($got)"
+done
+is_eq "each of the $n options (long and short) that take a value skips it: 'pfwatch OPT x --for<TAB>'" "$bad" ""
 
 # 3. the other spellings of an option with a value
 is_eq "pfwatch --backend=p<TAB> completes the value" "$(complete_line 'pfwatch --backend=p')" "perf"

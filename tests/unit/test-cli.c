@@ -81,12 +81,18 @@ static const struct bad bad[] = {
 	 "pfwatch: invalid --backend 'foo' (choose auto, bpf, perf or ftrace)"},
 	{{"-b", "", NULL}, "pfwatch: invalid --backend '' (choose auto, bpf, perf or ftrace)"},
 	{{"--bpf-attach=uprobe", NULL},
-	 "pfwatch: invalid --bpf-attach 'uprobe' (choose auto, fentry, kprobe or tp)"},
+	 "pfwatch: invalid --bpf-attach 'uprobe' (choose auto, fentry, kprobe, tp or "
+	 "kprobe-nobtf)"},
+	{{"--bpf-attach=sw-events", NULL},
+	 "pfwatch: invalid --bpf-attach 'sw-events' (choose auto, fentry, kprobe, tp or "
+	 "kprobe-nobtf)"},
 	{{"--ftrace-attach=fprobe", NULL},
 	 "pfwatch: invalid --ftrace-attach 'fprobe' (choose auto, graph or events)"},
 	{{"--view=tree", NULL},
-	 "pfwatch: invalid --view 'tree' (choose events, summary, top, hist, folded or "
-	 "callsites)"},
+	 "pfwatch: invalid --view 'tree' (choose events, summary, top, hist, folded, "
+	 "callsites or heatmap)"},
+	{{"--ftrace-attach=graph", "--ftrace-attach=kprobe", NULL},
+	 "pfwatch: invalid --ftrace-attach 'kprobe' (choose auto, graph or events)"},
 	{{"-f", "xml", NULL}, "pfwatch: invalid --format 'xml' (choose text, json or csv)"},
 	{{"-F", "both", NULL}, "pfwatch: invalid --faults 'both' (choose major, minor or all)"},
 	{{"-F", "MAJOR", NULL}, "pfwatch: invalid --faults 'MAJOR' (choose major, minor or all)"},
@@ -199,6 +205,13 @@ static void test_good(void)
 	       "attach modes, view, format");
 	pfw_cli_free(&o);
 
+	rc = parse(&o, (const char *[]){"--bpf-attach=kprobe-nobtf", "--view=heatmap", "-F", "all",
+					NULL});
+	tap_ok(rc == -1 && !strcmp(o.bpf_attach, "kprobe-nobtf") && o.view == PFW_VIEW_HEATMAP &&
+		       o.faults == (PFW_WANT_MAJOR | PFW_WANT_MINOR),
+	       "kprobe-nobtf and heatmap are accepted");
+	pfw_cli_free(&o);
+
 	rc = parse(&o, (const char *[]){"-d", "1.123456789123", NULL});
 	tap_is_u64(o.duration_ns, 1123456789ull, "digits beyond ns are ignored");
 	pfw_cli_free(&o);
@@ -221,6 +234,63 @@ static void test_good(void)
 	rc = parse(&o, (const char *[]){"-V", NULL});
 	tap_ok(rc == 0 && !strcmp(outbuf, "pfwatch " PACKAGE_VERSION "\n"), "--version");
 	pfw_cli_free(&o);
+}
+
+/* @s with every run of blanks and newlines one space */
+static void squeeze(char *s)
+{
+	char *o = s;
+
+	for (const char *p = s; *p; p++) {
+		bool blank = *p == ' ' || *p == '\n';
+
+		if (blank && o > s && o[-1] == ' ')
+			continue;
+		*o++ = blank ? ' ' : *p;
+	}
+	*o = '\0';
+}
+
+/*
+ * --help names every value of every option that has a fixed set, exactly as
+ * the parser's own "choose ..." message lists them (the parser's list comes
+ * from the registry, the views and the formats: this keeps --help honest).
+ */
+static void test_help_lists(void)
+{
+	static const char *const opts[] = {"backend", "bpf-attach", "ftrace-attach",
+					   "faults",  "view",	    "format"};
+	static char help[sizeof(outbuf)];
+	struct pfw_opts o;
+
+	parse(&o, (const char *[]){"--help", NULL});
+	pfw_cli_free(&o);
+	snprintf(help, sizeof(help), "%s", outbuf);
+	squeeze(help);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		char arg[64], want[512], *list, *end;
+
+		snprintf(arg, sizeof(arg), "--%s=@", opts[i]);
+		parse(&o, (const char *[]){arg, NULL});
+		pfw_cli_free(&o);
+		list = strstr(err1, "(choose ");
+		end = list ? strrchr(list, ')') : NULL;
+		if (!end) {
+			tap_ok(false, "--%s: the error lists the choices", opts[i]);
+			tap_diag("  got '%s'", err1);
+			continue;
+		}
+		*end = '\0';
+		snprintf(want, sizeof(want), " --%s=", opts[i]); /* not "[--format=" */
+		list += strlen("(choose ");
+		end = strstr(help, want);
+		end = end ? strchr(end + 1, ' ') : NULL; /* past the metavariable */
+		if (!tap_ok(end && !strncmp(end + 1, list, strlen(list)) &&
+				    (end[1 + strlen(list)] == ' ' || !end[1 + strlen(list)]),
+			    "--help names the values of --%s as the parser does: %s", opts[i],
+			    list))
+			tap_diag("  --help: '%.80s'", end ? end + 1 : "(no such option)");
+	}
 }
 
 static bool cgroup2_mount(char *buf, size_t len)
@@ -336,6 +406,7 @@ int main(void)
 {
 	test_bad();
 	test_good();
+	test_help_lists();
 	test_runtime();
 	test_seconds();
 	return tap_done();

@@ -13,7 +13,7 @@ exp=$top_srcdir/tests/views/expected
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pfw-golden.XXXXXX") || bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 
-plan 36
+plan 42
 
 # one view of a recording in every format against expected/VIEW.FORMAT
 golden_view() { # recording view
@@ -86,6 +86,24 @@ fi
 "$PFWATCH" --input="$tmp/does-not-exist" >/dev/null 2>"$tmp/err"
 st=$?
 is_num_eq "--input of a missing file exits 1" "$st" 1
+
+# an input without a single pfwatch record is no recording: exit 1, one
+# line saying so, and no empty tables (as for any other unreadable input)
+: >"$tmp/empty.jsonl"
+printf 'not json\n{}\n{"pid":1}\n' >"$tmp/junk.jsonl"
+for in in /dev/null "$tmp/empty.jsonl" "$tmp/junk.jsonl"; do
+	for v in events summary; do
+		"$PFWATCH" --input="$in" --view=$v >"$tmp/out" 2>"$tmp/err"
+		st=$?
+		want="pfwatch: '$in' holds no pfwatch record: not a recording; make one with --format=json"
+		if [ $st -eq 1 ] && [ ! -s "$tmp/out" ] && [ "$(tail -n 1 "$tmp/err")" = "$want" ]; then
+			ok "--input=${in##*/} --view=$v: exit 1, no tables, '$want'"
+		else
+			not_ok "--input=${in##*/} --view=$v: exit 1, no tables, '$want'" "exit $st, $(wc -c <"$tmp/out") bytes on stdout"
+			diag_file "$tmp/err" 5
+		fi
+	done
+done
 
 "$PFWATCH" --input="$data/recording.jsonl" --view=summary --svg="$tmp/x.svg" >/dev/null 2>"$tmp/err"
 st=$?
