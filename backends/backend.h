@@ -75,7 +75,8 @@ extern const struct pfw_backend pfw_backend_perf;
 extern const struct pfw_backend pfw_backend_ftrace;
 
 /* all backends in preference order (bpf, perf, ftrace), NULL terminated */
-extern const struct pfw_backend *const pfw_backends[];
+#define PFW_NR_BACKENDS 3 /* entries of pfw_backends[] before its NULL */
+extern const struct pfw_backend *const pfw_backends[PFW_NR_BACKENDS + 1];
 const struct pfw_backend *pfw_backend_find(const char *name);
 
 /*

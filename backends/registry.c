@@ -44,7 +44,7 @@ NOT_BUILT(pfw_backend_bpf, "bpf", "libbpf-dev, clang and bpftool", "fentry", "kp
 NOT_BUILT(pfw_backend_ftrace, "ftrace", "libtracefs-dev and libtraceevent-dev", "graph", "events");
 #endif
 
-const struct pfw_backend *const pfw_backends[] = {
+const struct pfw_backend *const pfw_backends[PFW_NR_BACKENDS + 1] = {
 	&pfw_backend_bpf,
 	&pfw_backend_perf,
 	&pfw_backend_ftrace,

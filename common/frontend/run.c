@@ -379,7 +379,7 @@ static int choose_backend(struct pfw_session *s, const struct pfw_backend *force
 {
 	const struct pfw_opts *o = s->opts;
 	char why[PFW_DETAIL_LEN + 64];
-	char reasons[3][PFW_DETAIL_LEN + 128];
+	char reasons[PFW_NR_BACKENDS][PFW_DETAIL_LEN + 128];
 	size_t n = 0;
 	int r;
 
@@ -404,7 +404,7 @@ static int choose_backend(struct pfw_session *s, const struct pfw_backend *force
 			pfw_err("%s backend: %s", b->name, why);
 			return PFW_EXIT_RUNTIME;
 		}
-		if (n < 3)
+		if (n < PFW_NR_BACKENDS)
 			snprintf(reasons[n++], sizeof(reasons[0]), "%s backend %s", b->name, why);
 	}
 	pfw_err("no backend can run here:");
