@@ -84,18 +84,11 @@ void pfw_bpf_detach(struct bpf_priv *p)
  */
 static int attach_sw(struct bpf_priv *p, struct bpf_program *prog, unsigned long long config)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = config,
-		.sample_period = 1,
-		.disabled = 1,
-	};
 	int ncpu = libbpf_num_possible_cpus();
 	int ret, fd, attached = 0;
 
 	for (int cpu = 0; cpu < ncpu; cpu++) {
-		fd = pfw_bpf_perf_event_open(&attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		fd = pfw_bpf_sw_event(config, -1, cpu);
 		if (fd < 0) {
 			if (errno == ENODEV) /* possible but offline CPU */
 				continue;

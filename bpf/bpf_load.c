@@ -85,13 +85,6 @@ static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m, bool agg)
  */
 static int learn_pidns_level(bool task_btf, __u32 *level, char *err, size_t errlen)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = PERF_COUNT_SW_PAGE_FAULTS,
-		.sample_period = 1,
-		.disabled = 1,
-	};
 	struct pfwatch_bpf *skel = pfwatch_bpf__open();
 	struct bpf_program *prog;
 	struct bpf_map *map;
@@ -125,7 +118,7 @@ static int learn_pidns_level(bool task_btf, __u32 *level, char *err, size_t errl
 			 strerror(-ret), libbpf_last[0] ? ": " : "", libbpf_last);
 		goto out;
 	}
-	fd = pfw_bpf_perf_event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	fd = pfw_bpf_sw_event(PERF_COUNT_SW_PAGE_FAULTS, 0, -1);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "page-fault event on pfwatch itself refused: %s",

@@ -134,6 +134,24 @@ static inline long pfw_bpf_perf_event_open(struct perf_event_attr *attr, pid_t p
 	return syscall(__NR_perf_event_open, attr, pid, cpu, group, fl);
 }
 
+/*
+ * A software event (PERF_COUNT_SW_*) sampling every occurrence, disabled
+ * until a BPF program is attached to it (libbpf enables it then); @pid and
+ * @cpu as perf_event_open(2) takes them.
+ */
+static inline int pfw_bpf_sw_event(unsigned long long config, pid_t pid, int cpu)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = config,
+		.sample_period = 1,
+		.disabled = 1,
+	};
+
+	return (int)pfw_bpf_perf_event_open(&attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
 /* bpf_probe.c */
 int pfw_bpf_choose_mode(const struct pfw_opts *opts, char *detail, size_t len);
 int pfw_bpf_probe_fentry(char *why, size_t len);

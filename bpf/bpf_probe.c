@@ -136,16 +136,9 @@ static int probe_kprobe(char *why, size_t len)
 
 static int probe_tp(char *why, size_t len)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = PERF_COUNT_SW_PAGE_FAULTS_MAJ,
-		.sample_period = 1,
-		.disabled = 1,
-	};
 	int fd;
 
-	fd = pfw_bpf_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	fd = pfw_bpf_sw_event(PERF_COUNT_SW_PAGE_FAULTS_MAJ, -1, 0);
 	if (fd < 0) {
 		snprintf(why, len, "CPU-wide page-fault software event refused (%s)",
 			 strerror(errno));

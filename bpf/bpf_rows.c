@@ -85,17 +85,29 @@ static const struct seen_row *seen_find(const struct seen_row *v, size_t n, uint
 	return n ? bsearch(&key, v, n, sizeof(*v), seen_cmp) : NULL;
 }
 
+/*
+ * The array @v of *@cap elements of @size bytes, twice as large (@first
+ * elements at first); NULL on ENOMEM, and @v and *@cap as they were.
+ */
+static void *grow(void *v, size_t *cap, size_t size, size_t first)
+{
+	size_t ncap = *cap ? *cap * 2 : first;
+	void *nv = realloc(v, ncap * size);
+
+	if (nv)
+		*cap = ncap;
+	return nv;
+}
+
 /* append to a growing array; false on ENOMEM (the row is then just not remembered) */
 static bool seen_push(struct seen_row **v, size_t *n, size_t *cap, struct seen_row r)
 {
 	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		struct seen_row *nv = realloc(*v, ncap * sizeof(*nv));
+		struct seen_row *nv = grow(*v, cap, sizeof(**v), 256);
 
 		if (!nv)
 			return false;
 		*v = nv;
-		*cap = ncap;
 	}
 	(*v)[(*n)++] = r;
 	return true;
@@ -283,13 +295,10 @@ void pfw_bpf_read_aggregates(struct bpf_priv *p)
 			/* deleted after the walk: get_next_key of a deleted key restarts it */
 			if (same && !task_alive(v.pid, tid)) {
 				if (nft == cft) {
-					size_t nc = cft ? cft * 2 : 64;
-					struct forget_t *n = realloc(ft, nc * sizeof(*n));
+					struct forget_t *n = grow(ft, &cft, sizeof(*n), 64);
 
-					if (n) {
+					if (n)
 						ft = n;
-						cft = nc;
-					}
 				}
 				if (nft < cft) {
 					ft[nft].tid = tid;
@@ -342,13 +351,10 @@ void pfw_bpf_read_aggregates(struct bpf_priv *p)
 
 			if (same && f.file && now - was->since_ns >= idle_ns) {
 				if (nff == cff) {
-					size_t nc = cff ? cff * 2 : 64;
-					struct forget_f *n = realloc(ff, nc * sizeof(*n));
+					struct forget_f *n = grow(ff, &cff, sizeof(*n), 64);
 
-					if (n) {
+					if (n)
 						ff = n;
-						cff = nc;
-					}
 				}
 				/* its own copy: pfw_bpf_remember_name() may reuse the slot f.path is in */
 				if (nff < cff && (ff[nff].path = strdup(f.path))) {
