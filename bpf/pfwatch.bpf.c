@@ -15,6 +15,10 @@
  * bpf_find_vma() callback's vma, bpf_get_current_task_btf()), never through
  * bpf_probe_read_kernel(), which confidentiality lockdown refuses at
  * verification (5.13+, ff40e51043af).
+ *
+ * What it shares with pfwatch_nobtf.bpf.c (the loader's constants, the
+ * maps user space reads in both, the filters, the record output) is in
+ * pfwatch_common.bpf.h.
  */
 #include "kernel_types.h"
 #include <linux/bpf.h>

@@ -8,7 +8,9 @@
  * space from the address: every successful mmap is announced (range, file
  * offset, fd) before the faults on the new mapping arrive (one ring buffer
  * keeps the order), and the loader inserts that range. A separate object: one CO-RE relocation
- * anywhere in an object makes libbpf demand the kernel's BTF to load it.
+ * anywhere in an object makes libbpf demand the kernel's BTF to load it. What
+ * it shares with pfwatch.bpf.c is in pfwatch_common.bpf.h, which reads no
+ * kernel struct.
  *
  * Streams only (no in-kernel aggregation): the per-file maps are keyed by
  * (dev, ino), which this mode cannot see.
