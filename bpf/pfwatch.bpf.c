@@ -15,6 +15,10 @@
  * bpf_find_vma() callback's vma, bpf_get_current_task_btf()), never through
  * bpf_probe_read_kernel(), which confidentiality lockdown refuses at
  * verification (5.13+, ff40e51043af).
+ *
+ * What it shares with pfwatch_nobtf.bpf.c (the loader's constants, the
+ * maps user space reads in both, the filters, the record output) is in
+ * pfwatch_common.bpf.h.
  */
 #include "kernel_types.h"
 #include <linux/bpf.h>
@@ -22,23 +26,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#include "pfwatch_bpf.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-/* mm_types.h; stable since vm_fault_t (4.17) except where noted */
-#define VM_FAULT_OOM		0x000001
-#define VM_FAULT_SIGBUS		0x000002
-#define VM_FAULT_MAJOR		0x000004
-#define VM_FAULT_HWPOISON	0x000010
-#define VM_FAULT_HWPOISON_LARGE 0x000020
-#define VM_FAULT_SIGSEGV	0x000040
-#define VM_FAULT_RETRY		0x000400
-#define VM_FAULT_FALLBACK	0x000800
-#define VM_FAULT_ERROR                                                           \
-	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON | \
-	 VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
-#define FAULT_FLAG_TRIED (1u << 5)
+#include "pfwatch_common.bpf.h"
 
 /* include/uapi/linux/magic.h: tmpfs, memfd, SysV shm, shared anonymous memory */
 #define TMPFS_MAGIC 0x01021994
@@ -47,15 +35,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PFW_PAGE_SHIFT 12
 #define PFW_PAGE_MASK  (~((1ull << PFW_PAGE_SHIFT) - 1))
 
-/* set by the loader before load(); the verifier prunes what they disable */
-const volatile __u32 target_kind = PFW_BPF_TARGET_SYSTEM;
-const volatile __u64 cgroup_id = 0;
-const volatile bool filter_comm = false;
-const volatile char want_comm[PFW_BPF_COMM_LEN] = {};
-const volatile __u32 want_faults = 3; /* bit 0 major, bit 1 minor */
-const volatile bool call_graph = false;
-const volatile bool use_ringbuf = true;
-const volatile bool measure_latency = true;
+/* set by the loader before load(), as the common ones (pfwatch_common.bpf.h) */
 const volatile bool have_task_btf = true;
 const volatile bool use_vma_cache = true;
 /* count distinct anonymous pages (not in the exporter: see agg_pages) */
@@ -78,14 +58,6 @@ const volatile __u32 pidns_ino = 0;
 const volatile bool pid_typed = true;
 /* the level probe: pfwatch's own pid level, written by pfw_level */
 __u32 self_level = 0;
-
-/* tgids traced; COMMAND also adds every descendant it discovers */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 /* fentry/kprobe: a handle_mm_fault() in flight, captured at entry */
 struct inflight {
@@ -111,12 +83,7 @@ struct inflight {
  * with the thread; else an LRU hash by tid, an update and a delete per
  * fault (bench/: the costliest part of these modes on a fault storm).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} inflights SEC(".maps");
+PFW_INFLIGHTS_MAP(struct inflight);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -124,26 +91,6 @@ struct {
 	__type(key, int);
 	__type(value, struct inflight);
 } inflight_tasks SEC(".maps");
-
-/* RINGBUF; the loader turns it into a PERF_EVENT_ARRAY where ringbuf is missing (<5.8) */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pfw_bpf_event);
-} scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PFW_BPF_CNT_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -213,14 +160,6 @@ struct fault {
 	__u8 novma;
 	__u8 shmem;
 };
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1;
-}
 
 /*
  * @p's number in pfwatch's pid namespace (pidns_level > 0), 0 when it has
@@ -346,39 +285,11 @@ static __always_inline bool wanted(__u64 *id)
 	if (!current_id(id))
 		return false;
 	tgid = *id >> 32;
-	if (target_kind != PFW_BPF_TARGET_SYSTEM && !bpf_map_lookup_elem(&targets, &tgid)) {
+	if (!target_listed(tgid)) {
 		if (target_kind != PFW_BPF_TARGET_COMMAND || !ancestor_traced(tgid))
 			return false;
 	}
-	if (cgroup_id) {
-		bool in = false;
-
-		/* the cgroup or any of its descendants (level 0 is the root) */
-		for (int lvl = 1; lvl < 32; lvl++) {
-			__u64 id = bpf_get_current_ancestor_cgroup_id(lvl);
-
-			if (!id)
-				break;
-			if (id == cgroup_id) {
-				in = true;
-				break;
-			}
-		}
-		if (!in)
-			return false;
-	}
-	if (filter_comm) {
-		char comm[PFW_BPF_COMM_LEN];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		for (int i = 0; i < PFW_BPF_COMM_LEN; i++) {
-			if (comm[i] != want_comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
-	}
-	return true;
+	return filters_pass();
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -417,39 +328,29 @@ static __always_inline void lat_fold(__u64 *cnt, __u64 *tot, __u64 *mn, __u64 *m
 static __always_inline void fill_event(struct pfw_bpf_event *ev, struct fault *f, __u64 id,
 				       __u32 extra)
 {
-	ev->time_ns = bpf_ktime_get_ns();
-	ev->addr = f->addr;
-	ev->ip = f->ip;
-	ev->latency_ns = f->latency_ns;
+	__u32 flags = PFW_BPF_F_ADDR | PFW_BPF_F_COMM | extra;
+
+	if (f->user)
+		flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
+	if (f->has_file)
+		flags |= PFW_BPF_F_FILE;
+	if (f->shmem)
+		flags |= PFW_BPF_F_SHMEM;
+	if (f->novma)
+		flags |= PFW_BPF_F_NOVMA;
+	if (f->has_latency)
+		flags |= PFW_BPF_F_LATENCY;
+	fill_record(ev, id, f->addr, f->ip, f->latency_ns, f->kind, flags);
 	ev->ino = f->ino;
 	ev->offset = f->offset;
 	ev->dev = f->dev;
 	ev->gen = f->gen;
 	ev->pad = 0;
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->kind = f->kind;
-	ev->flags = PFW_BPF_F_ADDR | PFW_BPF_F_COMM | extra;
-	if (f->user)
-		ev->flags |= PFW_BPF_F_USER | PFW_BPF_F_IP;
-	if (f->has_file)
-		ev->flags |= PFW_BPF_F_FILE;
-	if (f->shmem)
-		ev->flags |= PFW_BPF_F_SHMEM;
-	if (f->novma)
-		ev->flags |= PFW_BPF_F_NOVMA;
-	if (f->has_latency)
-		ev->flags |= PFW_BPF_F_LATENCY;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->nr_stack = 0;
 }
 
 static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, __u32 extra)
 {
-	static const __u32 zero;
 	struct pfw_bpf_event *ev;
-	__u64 size;
-	long n, err;
 
 	/*
 	 * Without a stack the record has one size: write it in place in the
@@ -465,25 +366,11 @@ static __always_inline void stream_fault(void *ctx, struct fault *f, __u64 id, _
 		bpf_ringbuf_submit(ev, 0);
 		return;
 	}
-	ev = bpf_map_lookup_elem(&scratch, &zero);
+	ev = scratch_event();
 	if (!ev)
 		return;
 	fill_event(ev, f, id, extra);
-	if (call_graph) {
-		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-		if (n > 0)
-			ev->nr_stack = n / 8;
-	}
-	n = ev->nr_stack;
-	if (n > PFW_BPF_MAX_STACK)
-		n = PFW_BPF_MAX_STACK;
-	size = sizeof(*ev) - sizeof(ev->stack) + n * sizeof(__u64);
-	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, ev, size, 0);
-	else
-		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
-	if (err)
-		count(PFW_BPF_CNT_LOST);
+	output_with_stack(ctx, ev, call_graph);
 }
 
 /*
@@ -889,7 +776,7 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, 
 	struct tp_task *st;
 	__u64 id;
 
-	if (!(want_faults & (kind ? 1 : 2)))
+	if (!kind_wanted(kind))
 		return 0;
 	task = bpf_get_current_task_btf();
 	f.kind = kind;
@@ -1024,14 +911,9 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 	struct fault f = {};
 	__u64 id;
 
-	if (!in || !in->in_call)
+	if (!in || !hmf_attempt_ends(&in->in_call, &in->retried, ret))
 		return;
-	in->in_call = 0;
-	if (ret & VM_FAULT_RETRY) {
-		in->retried = 1;
-		return;
-	}
-	f.kind = (ret & VM_FAULT_MAJOR) || (in->flags & FAULT_FLAG_TRIED);
+	f.kind = HMF_KIND(ret, in->flags);
 	f.addr = in->addr;
 	f.ip = in->ip;
 	f.user = in->user;
@@ -1047,19 +929,26 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 	}
 	id = in->id;
 	inflight_done(in);
-	/* VM_FAULT_ERROR faults are not accounted by mm_account_fault() */
-	if (ret & VM_FAULT_ERROR)
-		return;
-	if (!(want_faults & (f.kind ? 1 : 2)))
+	if (!hmf_reported(ret, f.kind))
 		return;
 	fault_done(ctx, &f, id, agg);
 }
 
-SEC("fentry/handle_mm_fault")
-int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
-	     struct pt_regs___btf *regs)
+/*
+ * @p->@field, read directly through a BTF pointer (@typed: fentry, whose
+ * arguments the verifier types) or with a CO-RE probe read (kprobe). @typed
+ * is a constant of the calling program: clang keeps one of the two, and
+ * the verifier sees only the read its program type allows.
+ */
+#define KREAD(typed, p, field) ((typed) ? (p)->field : BPF_CORE_READ(p, field))
+
+/* handle_mm_fault()'s entry, fentry's or kprobe's: who, where, and the file */
+static __always_inline int hmf_entry(struct vm_area_struct *vma, __u64 address, __u32 flags,
+				     struct pt_regs___btf *regs, bool typed)
 {
 	struct inflight in = {};
+	struct super_block *sb;
+	struct inode *inode;
 	struct file *file;
 
 	if (!regs) {
@@ -1068,22 +957,31 @@ int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsi
 	}
 	if (!wanted(&in.id))
 		return 0;
-	if ((regs->cs & 3) == 3) {
+	if ((KREAD(typed, regs, cs) & 3) == 3) {
 		in.user = 1;
-		in.ip = regs->ip;
+		in.ip = KREAD(typed, regs, ip);
 	}
-	file = vma->vm_file;
+	file = KREAD(typed, vma, vm_file);
 	if (file) {
-		in.ino = file->f_inode->i_ino;
-		in.gen = file->f_inode->i_generation;
-		in.dev = file->f_inode->i_sb->s_dev;
-		in.shmem = file->f_inode->i_sb->s_magic == TMPFS_MAGIC;
-		in.offset = ((__u64)vma->vm_pgoff << PFW_PAGE_SHIFT) +
-			    ((address & PFW_PAGE_MASK) - vma->vm_start);
+		inode = KREAD(typed, file, f_inode);
+		sb = KREAD(typed, inode, i_sb);
+		in.ino = KREAD(typed, inode, i_ino);
+		in.gen = KREAD(typed, inode, i_generation);
+		in.dev = KREAD(typed, sb, s_dev);
+		in.shmem = KREAD(typed, sb, s_magic) == TMPFS_MAGIC;
+		in.offset = ((__u64)KREAD(typed, vma, vm_pgoff) << PFW_PAGE_SHIFT) +
+			    ((address & PFW_PAGE_MASK) - KREAD(typed, vma, vm_start));
 		in.has_file = 1;
 	}
 	hmf_enter(&in, address, flags);
 	return 0;
+}
+
+SEC("fentry/handle_mm_fault")
+int BPF_PROG(pfw_fentry, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
+	     struct pt_regs___btf *regs)
+{
+	return hmf_entry(vma, address, flags, regs, true);
 }
 
 /* twice, streaming and counting in the kernel (see the tp programs) */
@@ -1103,33 +1001,7 @@ SEC("kprobe/handle_mm_fault")
 int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, unsigned int flags,
 	       struct pt_regs___btf *regs)
 {
-	struct inflight in = {};
-	struct file *file;
-
-	if (!regs) {
-		hmf_gup();
-		return 0;
-	}
-	if (!wanted(&in.id))
-		return 0;
-	if ((BPF_CORE_READ(regs, cs) & 3) == 3) {
-		in.user = 1;
-		in.ip = BPF_CORE_READ(regs, ip);
-	}
-	file = BPF_CORE_READ(vma, vm_file);
-	if (file) {
-		unsigned long start = BPF_CORE_READ(vma, vm_start);
-		unsigned long pgoff = BPF_CORE_READ(vma, vm_pgoff);
-
-		in.ino = BPF_CORE_READ(file, f_inode, i_ino);
-		in.gen = BPF_CORE_READ(file, f_inode, i_generation);
-		in.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-		in.shmem = BPF_CORE_READ(file, f_inode, i_sb, s_magic) == TMPFS_MAGIC;
-		in.offset = ((__u64)pgoff << PFW_PAGE_SHIFT) + ((address & PFW_PAGE_MASK) - start);
-		in.has_file = 1;
-	}
-	hmf_enter(&in, address, flags);
-	return 0;
+	return hmf_entry(vma, address, flags, regs, false);
 }
 
 #define PFW_KRETPROBE(name, agg)                \

@@ -8,7 +8,9 @@
  * space from the address: every successful mmap is announced (range, file
  * offset, fd) before the faults on the new mapping arrive (one ring buffer
  * keeps the order), and the loader inserts that range. A separate object: one CO-RE relocation
- * anywhere in an object makes libbpf demand the kernel's BTF to load it.
+ * anywhere in an object makes libbpf demand the kernel's BTF to load it. What
+ * it shares with pfwatch.bpf.c is in pfwatch_common.bpf.h, which reads no
+ * kernel struct.
  *
  * Streams only (no in-kernel aggregation): the per-file maps are keyed by
  * (dev, ino), which this mode cannot see.
@@ -18,39 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "pfwatch_bpf.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-#define VM_FAULT_OOM		0x000001
-#define VM_FAULT_SIGBUS		0x000002
-#define VM_FAULT_MAJOR		0x000004
-#define VM_FAULT_HWPOISON	0x000010
-#define VM_FAULT_HWPOISON_LARGE 0x000020
-#define VM_FAULT_SIGSEGV	0x000040
-#define VM_FAULT_RETRY		0x000400
-#define VM_FAULT_FALLBACK	0x000800
-#define VM_FAULT_ERROR                                                           \
-	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON | \
-	 VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
-#define FAULT_FLAG_TRIED (1u << 5)
-
-const volatile __u32 target_kind = PFW_BPF_TARGET_SYSTEM;
-const volatile __u64 cgroup_id = 0;
-const volatile bool filter_comm = false;
-const volatile char want_comm[PFW_BPF_COMM_LEN] = {};
-const volatile __u32 want_faults = 3;
-const volatile bool call_graph = false;
-const volatile bool use_ringbuf = true;
-const volatile bool measure_latency = true;
-
-/* tgids traced; COMMAND adds what its processes fork (pfw_nb_fork) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
+#include "pfwatch_common.bpf.h"
 
 struct inflight {
 	__u64 first_ts;
@@ -63,117 +33,30 @@ struct inflight {
 	__u8 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} inflights SEC(".maps");
+PFW_INFLIGHTS_MAP(struct inflight);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pfw_bpf_event);
-} scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PFW_BPF_CNT_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1;
-}
-
+/* the current task is traced: pids as the kernel sees them (no pid namespace) */
 static __always_inline bool wanted(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	if (target_kind != PFW_BPF_TARGET_SYSTEM && !bpf_map_lookup_elem(&targets, &tgid))
-		return false;
-	if (cgroup_id) {
-		bool in = false;
-
-		for (int lvl = 1; lvl < 32; lvl++) {
-			__u64 id = bpf_get_current_ancestor_cgroup_id(lvl);
-
-			if (!id)
-				break;
-			if (id == cgroup_id) {
-				in = true;
-				break;
-			}
-		}
-		if (!in)
-			return false;
-	}
-	if (filter_comm) {
-		char comm[PFW_BPF_COMM_LEN];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		for (int i = 0; i < PFW_BPF_COMM_LEN; i++) {
-			if (comm[i] != want_comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
-	}
-	return true;
+	return target_listed(bpf_get_current_pid_tgid() >> 32) && filters_pass();
 }
 
 static __always_inline void emit(void *ctx, __u64 addr, __u64 ip, __u64 lat, __u32 kind,
 				 __u32 flags)
 {
-	static const __u32 zero;
-	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	struct pfw_bpf_event *ev = scratch_event();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 size;
-	long n, err;
 
 	if (!ev)
 		return;
-	ev->time_ns = bpf_ktime_get_ns();
-	ev->addr = addr;
-	ev->ip = ip;
-	ev->latency_ns = lat;
+	fill_record(ev, id, addr, ip, lat, kind, flags);
+	/* no file identity: user space names the file by the address */
 	ev->ino = 0;
 	ev->offset = 0;
 	ev->dev = 0;
 	ev->gen = 0;
 	ev->pad = 0;
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->kind = kind;
-	ev->flags = flags;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->nr_stack = 0;
-	if (call_graph && !(flags & PFW_BPF_F_MMAP)) {
-		n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-		if (n > 0)
-			ev->nr_stack = n / 8;
-	}
-	n = ev->nr_stack;
-	if (n > PFW_BPF_MAX_STACK)
-		n = PFW_BPF_MAX_STACK;
-	size = sizeof(*ev) - sizeof(ev->stack) + n * sizeof(__u64);
-	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, ev, size, 0);
-	else
-		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
-	if (err)
-		count(PFW_BPF_CNT_LOST);
+	output_with_stack(ctx, ev, call_graph && !(flags & PFW_BPF_F_MMAP));
 }
 
 /*
@@ -218,14 +101,9 @@ int BPF_KRETPROBE(pfw_nb_kretprobe, unsigned int ret)
 	__u32 kind, fl = PFW_BPF_F_ADDR | PFW_BPF_F_COMM;
 	__u64 addr, ip, lat = 0;
 
-	if (!in || !in->in_call)
+	if (!in || !hmf_attempt_ends(&in->in_call, &in->retried, ret))
 		return 0;
-	in->in_call = 0;
-	if (ret & VM_FAULT_RETRY) {
-		in->retried = 1;
-		return 0;
-	}
-	kind = (ret & VM_FAULT_MAJOR) || (in->flags & FAULT_FLAG_TRIED);
+	kind = HMF_KIND(ret, in->flags);
 	addr = in->addr;
 	ip = in->ip;
 	if (in->user)
@@ -235,9 +113,7 @@ int BPF_KRETPROBE(pfw_nb_kretprobe, unsigned int ret)
 		fl |= PFW_BPF_F_LATENCY;
 	}
 	bpf_map_delete_elem(&inflights, &tid);
-	if (ret & VM_FAULT_ERROR)
-		return 0;
-	if (!(want_faults & (kind ? 1 : 2)))
+	if (!hmf_reported(ret, kind))
 		return 0;
 	emit(ctx, addr, ip, lat, kind, fl);
 	return 0;
@@ -396,11 +272,9 @@ int pfw_nb_mmap_enter(struct pt_regs *ctx)
 static __always_inline void emit_mmap(void *ctx, __u64 start, __u64 len, __u64 off, __s32 fd,
 				      __u32 flags)
 {
-	static const __u32 zero;
-	struct pfw_bpf_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	struct pfw_bpf_event *ev = scratch_event();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 size = sizeof(*ev) - sizeof(ev->stack);
-	long err;
 
 	if (!ev)
 		return;
@@ -431,12 +305,7 @@ static __always_inline void emit_mmap(void *ctx, __u64 start, __u64 len, __u64 o
 		ev->gen = g ? *g : 0;
 		ev->flags |= PFW_BPF_F_MMAP_FD;
 	}
-	if (use_ringbuf)
-		err = bpf_ringbuf_output(&events, ev, size, 0);
-	else
-		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, size);
-	if (err)
-		count(PFW_BPF_CNT_LOST);
+	output_event(ctx, ev, size);
 }
 
 SEC("kretprobe/ksys_mmap_pgoff")
