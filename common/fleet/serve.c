@@ -32,7 +32,6 @@
 #include "maps.h"
 #include "metrics.h"
 #include "output.h"
-#include "run.h"
 #include "serve.h"
 #include "session.h"
 
@@ -868,14 +867,12 @@ const struct pfw_view pfw_view_metrics = {
 	.end = metrics_end,
 };
 
-int pfw_serve_run(const struct pfw_opts *o)
+int pfw_serve_open(const struct pfw_opts *o)
 {
-	struct pfw_run_result res;
-	int rc = serve_open(o, &cur);
+	return serve_open(o, &cur);
+}
 
-	if (rc >= 0)
-		return rc;
-	rc = pfw_run(o, NULL, &pfw_view_metrics, false, &res);
+void pfw_serve_close(void)
+{
 	serve_close(cur);
-	return rc;
 }

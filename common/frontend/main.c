@@ -85,7 +85,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (opts.serve || opts.metrics_file) {
-		rc = pfw_serve_run(&opts);
+		/* fleet mode: the exporter is the view */
+		rc = pfw_serve_open(&opts);
+		if (rc < 0) {
+			rc = pfw_run(&opts, NULL, &pfw_view_metrics, false, &res);
+			pfw_serve_close();
+		}
 		goto out;
 	}
 	if (opts.validate) {
