@@ -106,6 +106,25 @@ is_num_eq() {
 	is_eq "$@"
 }
 
+# near_count got want: GOT equals WANT, or, in ftrace's events mode (which
+# says "approximate": it infers major from tracepoints and misses a retry
+# the kernel counts as major, KERNEL-NOTES §5), is within 2 of it. Prints
+# why not when it is not.
+near_count() {
+	case "$1$2" in '' | *[!0-9]*)
+		echo "not counts: got '$1', want '$2'"
+		return
+		;;
+	esac
+	[ "$1" = "$2" ] && return
+	if [ "${pfw_attach:-}" = "events (approximate)" ]; then
+		[ "$1" -le $(($2 + 2)) ] && [ "$1" -ge $(($2 - 2)) ] && return
+		echo "got $1, want $2 (approximate mode: within 2)"
+	else
+		echo "got $1, want $2"
+	fi
+}
+
 # ok_why description why [diagnostic...]: ok when WHY (the reasons it
 # failed, gathered by the caller) is empty; else not ok with them (and the
 # diagnostics), and status 1
