@@ -111,8 +111,13 @@ is_num_eq() {
 # the kernel counts as major, KERNEL-NOTES §5), is within 2 of it. Prints
 # why not when it is not.
 near_count() {
-	case "$1$2" in '' | *[!0-9]*)
-		echo "not counts: got '$1', want '$2'"
+	case "$1" in '' | *[!0-9]*)
+		echo "got '$1': not a count"
+		return
+		;;
+	esac
+	case "$2" in '' | *[!0-9]*)
+		echo "want '$2': not a count (the ground truth is missing)"
 		return
 		;;
 	esac
