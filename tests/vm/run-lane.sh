@@ -72,6 +72,8 @@ cp "$busybox" "$root/bin/busybox"
 cp "$here/guest-init.sh" "$root/init"
 cp "$here/suite.sh" "$root/pfw/tests/vm/suite.sh"
 cp "$build/pfwatch" "$build/pfwatch-workload" "$root/pfw/"
+# readme-first.sh reads the README's first command and runs it
+cp "$src/README.md" "$root/pfw/"
 # bpftool lets the bpf teardown test see leftover programs, maps and links
 for t in bpftool; do
 	tp=$(command -v $t 2>/dev/null || ls /usr/sbin/$t /sbin/$t 2>/dev/null | head -n 1)
