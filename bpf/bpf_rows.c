@@ -225,113 +225,165 @@ static void file_row_sum(const struct pfw_bpf_file *fv, int ncpu, struct pfw_fil
 	}
 }
 
-void pfw_bpf_read_aggregates(struct bpf_priv *p)
+/* a thread row the exporter would forget, once the walk of its map is over */
+struct forget_t {
+	__u32 tid;
+	struct pfw_bpf_thread v;
+	struct pfw_thread_stats t;
+};
+
+/* a file row the exporter would forget; path: its own copy */
+struct forget_f {
+	struct pfw_bpf_file_key fk;
+	struct pfw_file_stats f;
+	char *path;
+};
+
+/* one reading of the kernel's rows into the aggregation */
+struct read_pass {
+	struct bpf_priv *p;
+	struct pfw_session *s;
+	int ncpu;
+	uint64_t now, idle_ns;
+	struct pfw_bpf_file *fv; /* one file row's per-CPU values */
+	/* the exporter's: rows seen this time, rows to forget, names to keep */
+	struct seen_row *nt, *nf;
+	size_t nnt, cnt, nnf, cnf;
+	struct forget_t *ft;
+	struct forget_f *ff;
+	size_t nft, cft, nff, cff;
+	struct pfw_agg *names;
+};
+
+/* the rows of threads and files that left the kernel earlier, and their latencies */
+static void add_retired(struct bpf_priv *p)
 {
-	struct pfw_session *s = p->s;
-	struct pfwatch_bpf *skel = p->skel;
-	int ncpu = libbpf_num_possible_cpus();
-	__u32 tid, next;
-	struct pfw_bpf_file_key fk, fnext;
-	struct pfw_bpf_file *fv;
-	struct seen_row *nt = NULL, *nf = NULL;
-	size_t nnt = 0, cnt = 0, nnf = 0, cnf = 0;
-	struct forget_t {
-		__u32 tid;
-		struct pfw_bpf_thread v;
-		struct pfw_thread_stats t;
-	} *ft = NULL;
-	struct forget_f {
-		struct pfw_bpf_file_key fk;
-		struct pfw_file_stats f;
-		char *path;
-	} *ff = NULL;
-	size_t nft = 0, cft = 0, nff = 0, cff = 0;
-	struct pfw_agg *names = NULL;
-	uint64_t now = pfw_now_ns();
-	uint64_t idle_ns = 2 * s->opts->interval_ns;
-	__u64 *hv;
-	bool first;
+	struct pfw_agg *agg = p->s->agg;
+	struct pfw_thread_stats *old;
+	const struct pfw_totals *rt = pfw_agg_totals(p->retired);
+	size_t n = pfw_agg_threads(p->retired, &old);
 
-	if (ncpu <= 0 || !s->agg)
-		return;
-	if (idle_ns < IDLE_FILE_MIN_NS)
-		idle_ns = IDLE_FILE_MIN_NS;
-	/* the exporter keeps the names of the rows the kernel holds, and recent ones */
-	if (p->serving)
-		names = pfw_agg_new();
+	for (size_t i = 0; i < n; i++)
+		pfw_agg_add_thread(agg, &old[i]);
+	free(old);
+	for (int k = 0; k < 2; k++)
+		for (unsigned b = 0; b < PFW_HIST_BUCKETS; b++)
+			if (rt->hist[k][b])
+				pfw_agg_add_hist(agg, (enum pfw_kind)k, b, rt->hist[k][b]);
+}
 
-	/* everything since start: the retired rows and what the maps hold now */
-	pfw_agg_reset(s->agg);
-	if (p->retired) {
-		struct pfw_thread_stats *old;
-		const struct pfw_totals *rt = pfw_agg_totals(p->retired);
-		size_t n = pfw_agg_threads(p->retired, &old);
+/* the exporter: a thread row unchanged since the last reading, of a thread gone, goes */
+static bool thread_to_forget(struct read_pass *r, __u32 tid, const struct pfw_bpf_thread *v,
+			     const struct pfw_thread_stats *t)
+{
+	struct bpf_priv *p = r->p;
+	const struct seen_row *was = seen_find(p->seen_t, p->nseen_t, tid, 0);
+	bool same = was && was->total == v->major + v->minor;
 
-		for (size_t i = 0; i < n; i++)
-			pfw_agg_add_thread(s->agg, &old[i]);
-		free(old);
-		for (int k = 0; k < 2; k++)
-			for (unsigned b = 0; b < PFW_HIST_BUCKETS; b++)
-				if (rt->hist[k][b])
-					pfw_agg_add_hist(s->agg, (enum pfw_kind)k, b,
-							 rt->hist[k][b]);
+	/* deleted after the walk: get_next_key of a deleted key restarts it */
+	if (same && !task_alive(v->pid, tid)) {
+		if (r->nft == r->cft) {
+			struct forget_t *n = grow(r->ft, &r->cft, sizeof(*n), 64);
+
+			if (n)
+				r->ft = n;
+		}
+		if (r->nft < r->cft) {
+			r->ft[r->nft++] = (struct forget_t){.tid = tid, .v = *v, .t = *t};
+			return true;
+		}
 	}
-	first = true;
-	while (!bpf_map__get_next_key(skel->maps.agg_threads, first ? NULL : &tid, &next,
-				      sizeof(next))) {
+	seen_push(&r->nt, &r->nnt, &r->cnt,
+		  (struct seen_row){.k1 = tid,
+				    .total = v->major + v->minor,
+				    .since_ns = same ? was->since_ns : r->now});
+	return false;
+}
+
+static void read_threads(struct read_pass *r)
+{
+	struct pfw_session *s = r->s;
+	struct bpf_map *m = r->p->skel->maps.agg_threads;
+	__u32 tid, next;
+	bool first = true;
+
+	while (!bpf_map__get_next_key(m, first ? NULL : &tid, &next, sizeof(next))) {
 		struct pfw_bpf_thread v;
 		struct pfw_thread_stats t;
 
 		first = false;
 		tid = next;
-		if (bpf_map__lookup_elem(skel->maps.agg_threads, &tid, sizeof(tid), &v, sizeof(v),
-					 0))
+		if (bpf_map__lookup_elem(m, &tid, sizeof(tid), &v, sizeof(v), 0))
 			continue;
 		thread_row(tid, &v, &t);
-		if (p->serving) {
-			const struct seen_row *was = seen_find(p->seen_t, p->nseen_t, tid, 0);
-			bool same = was && was->total == v.major + v.minor;
-
-			/* deleted after the walk: get_next_key of a deleted key restarts it */
-			if (same && !task_alive(v.pid, tid)) {
-				if (nft == cft) {
-					struct forget_t *n = grow(ft, &cft, sizeof(*n), 64);
-
-					if (n)
-						ft = n;
-				}
-				if (nft < cft) {
-					ft[nft].tid = tid;
-					ft[nft].v = v;
-					ft[nft++].t = t;
-					continue;
-				}
-			}
-			seen_push(&nt, &nnt, &cnt,
-				  (struct seen_row){.k1 = tid,
-						    .total = v.major + v.minor,
-						    .since_ns = same ? was->since_ns : now});
-		}
+		if (r->p->serving && thread_to_forget(r, tid, &v, &t))
+			continue;
 		/* learn the processes' files while they live */
 		if (s->maps && !pfw_maps_known(s->maps, v.pid))
 			pfw_maps_load_proc(s->maps, "/proc", v.pid);
 		pfw_agg_add_thread(s->agg, &t);
 	}
+}
 
-	fv = calloc(ncpu, sizeof(*fv));
-	if (!fv)
-		return;
-	first = true;
-	while (!bpf_map__get_next_key(skel->maps.agg_files, first ? NULL : &fk, &fnext,
-				      sizeof(fnext))) {
+/* the exporter: a file row unchanged for a while goes; the others keep their names */
+static bool file_to_forget(struct read_pass *r, const struct pfw_bpf_file_key *fk,
+			   const struct pfw_file_stats *f)
+{
+	struct bpf_priv *p = r->p;
+	uint64_t k2 = (uint64_t)fk->dev << 32 | fk->gen;
+	const struct seen_row *was = seen_find(p->seen_f, p->nseen_f, fk->ino, k2);
+	bool same = was && was->total == f->major + f->minor;
+
+	if (same && f->file && r->now - was->since_ns >= r->idle_ns) {
+		if (r->nff == r->cff) {
+			struct forget_f *n = grow(r->ff, &r->cff, sizeof(*n), 64);
+
+			if (n)
+				r->ff = n;
+		}
+		/* its own copy: pfw_bpf_remember_name() may reuse the slot f->path is in */
+		if (r->nff < r->cff && (r->ff[r->nff].path = strdup(f->path))) {
+			struct forget_f *x = &r->ff[r->nff++];
+
+			x->fk = *fk;
+			x->f = *f;
+			x->f.path = x->path;
+			return true;
+		}
+	}
+	seen_push(&r->nf, &r->nnf, &r->cnf,
+		  (struct seen_row){.k1 = fk->ino,
+				    .k2 = k2,
+				    .total = f->major + f->minor,
+				    .since_ns = same ? was->since_ns : r->now});
+	if (r->names && f->file)
+		pfw_agg_add_file(r->names, &(struct pfw_file_stats){
+						   .file = true,
+						   .inode = f->inode,
+						   .dev_major = f->dev_major,
+						   .dev_minor = f->dev_minor,
+						   .gen = f->gen,
+						   .path = f->path,
+					   });
+	return false;
+}
+
+static void read_files(struct read_pass *r)
+{
+	struct bpf_priv *p = r->p;
+	struct pfw_session *s = r->s;
+	struct bpf_map *m = p->skel->maps.agg_files;
+	struct pfw_bpf_file_key fk, fnext;
+	bool first = true;
+
+	while (!bpf_map__get_next_key(m, first ? NULL : &fk, &fnext, sizeof(fnext))) {
 		struct pfw_file_stats f = {0};
 
 		first = false;
 		fk = fnext;
-		if (bpf_map__lookup_elem(skel->maps.agg_files, &fk, sizeof(fk), fv,
-					 ncpu * sizeof(*fv), 0))
+		if (bpf_map__lookup_elem(m, &fk, sizeof(fk), r->fv, r->ncpu * sizeof(*r->fv), 0))
 			continue;
-		file_row_sum(fv, ncpu, &f);
+		file_row_sum(r->fv, r->ncpu, &f);
 		f.file = true;
 		if (f.backing != PFW_BACKING_SHMEM)
 			f.backing = PFW_BACKING_FILE;
@@ -344,135 +396,161 @@ void pfw_bpf_read_aggregates(struct bpf_priv *p)
 			f.path = pfw_maps_path_of(s->maps, f.dev_major, f.dev_minor, f.inode);
 		if (!f.path)
 			f.path = "[unknown]";
-		if (p->serving) {
-			uint64_t k2 = (uint64_t)fk.dev << 32 | fk.gen;
-			const struct seen_row *was = seen_find(p->seen_f, p->nseen_f, fk.ino, k2);
-			bool same = was && was->total == f.major + f.minor;
-
-			if (same && f.file && now - was->since_ns >= idle_ns) {
-				if (nff == cff) {
-					struct forget_f *n = grow(ff, &cff, sizeof(*n), 64);
-
-					if (n)
-						ff = n;
-				}
-				/* its own copy: pfw_bpf_remember_name() may reuse the slot f.path is in */
-				if (nff < cff && (ff[nff].path = strdup(f.path))) {
-					ff[nff].fk = fk;
-					ff[nff].f = f;
-					ff[nff].f.path = ff[nff].path;
-					nff++;
-					continue;
-				}
-			}
-			seen_push(&nf, &nnf, &cnf,
-				  (struct seen_row){.k1 = fk.ino,
-						    .k2 = k2,
-						    .total = f.major + f.minor,
-						    .since_ns = same ? was->since_ns : now});
-			if (names && f.file)
-				pfw_agg_add_file(names, &(struct pfw_file_stats){
-								.file = true,
-								.inode = f.inode,
-								.dev_major = f.dev_major,
-								.dev_minor = f.dev_minor,
-								.gen = f.gen,
-								.path = f.path,
-							});
-		}
+		if (p->serving && file_to_forget(r, &fk, &f))
+			continue;
 		pfw_agg_add_file(s->agg, &f);
 	}
 	/* every anonymous fault: one row, per CPU in an array (pfwatch.bpf.c, agg_anon) */
-	if (!bpf_map__lookup_elem(skel->maps.agg_anon, &(__u32){0}, sizeof(__u32), fv,
-				  ncpu * sizeof(*fv), 0)) {
+	if (!bpf_map__lookup_elem(p->skel->maps.agg_anon, &(__u32){0}, sizeof(__u32), r->fv,
+				  r->ncpu * sizeof(*r->fv), 0)) {
 		struct pfw_file_stats f = {.path = "[anon]", .backing = PFW_BACKING_ANON};
 
-		file_row_sum(fv, ncpu, &f);
+		file_row_sum(r->fv, r->ncpu, &f);
 		if (f.major || f.minor)
 			pfw_agg_add_file(s->agg, &f);
 	}
-	/* a row that would not go stays: it is reported (and seen) as it was */
-	for (size_t i = 0; i < nft; i++)
-		if (!forget_thread(p, ft[i].tid, &ft[i].v)) {
-			pfw_agg_add_thread(s->agg, &ft[i].t);
-			seen_push(&nt, &nnt, &cnt,
-				  (struct seen_row){.k1 = ft[i].tid,
-						    .total = ft[i].v.major + ft[i].v.minor,
-						    .since_ns = now});
-		}
-	for (size_t i = 0; i < nff; i++) {
-		struct forget_f *x = &ff[i];
+}
 
-		if (forget_file(p, &x->fk, &x->f, fv, ncpu)) {
+/* the rows to forget leave the kernel; a row that would not go stays, as it was */
+static void forget_rows(struct read_pass *r)
+{
+	struct bpf_priv *p = r->p;
+
+	for (size_t i = 0; i < r->nft; i++)
+		if (!forget_thread(p, r->ft[i].tid, &r->ft[i].v)) {
+			pfw_agg_add_thread(r->s->agg, &r->ft[i].t);
+			seen_push(&r->nt, &r->nnt, &r->cnt,
+				  (struct seen_row){.k1 = r->ft[i].tid,
+						    .total = r->ft[i].v.major + r->ft[i].v.minor,
+						    .since_ns = r->now});
+		}
+	for (size_t i = 0; i < r->nff; i++) {
+		struct forget_f *x = &r->ff[i];
+
+		if (forget_file(p, &x->fk, &x->f, r->fv, r->ncpu)) {
 			pfw_bpf_remember_name(p, x->f.inode, x->f.dev_major, x->f.dev_minor,
 					      x->f.gen, x->path);
 		} else {
-			pfw_agg_add_file(s->agg, &x->f);
-			seen_push(&nf, &nnf, &cnf,
+			pfw_agg_add_file(r->s->agg, &x->f);
+			seen_push(&r->nf, &r->nnf, &r->cnf,
 				  (struct seen_row){.k1 = x->fk.ino,
 						    .k2 = (uint64_t)x->fk.dev << 32 | x->fk.gen,
 						    .total = x->f.major + x->f.minor,
-						    .since_ns = now});
+						    .since_ns = r->now});
 		}
 		free(x->path);
 	}
-	free(ft);
-	free(ff);
-	free(fv);
-	/*
-	 * Faults streamed because tp could not name their file in the kernel
-	 * (and the lookup-and-delete remainders): user space named them by
-	 * address, without the inode generation; the kernel's row for the
-	 * same (dev, ino) has it, so they join that row, not one of their own.
-	 */
-	if (p->retired) {
-		struct pfw_file_stats *of = NULL, *cur = NULL;
-		size_t n = pfw_agg_files(p->retired, &of), nc = n ? pfw_agg_files(s->agg, &cur) : 0;
+}
 
-		for (size_t i = 0; i < n; i++) {
-			for (size_t j = 0; of[i].file && !of[i].gen && j < nc; j++)
-				if (cur[j].file && cur[j].inode == of[i].inode &&
-				    cur[j].dev_major == of[i].dev_major &&
-				    cur[j].dev_minor == of[i].dev_minor) {
-					of[i].gen = cur[j].gen;
-					break;
-				}
-			pfw_agg_add_file(s->agg, &of[i]);
-		}
-		free(of);
-		free(cur);
-	}
-	if (p->serving) {
-		qsort(nt, nnt, sizeof(*nt), seen_cmp);
-		qsort(nf, nnf, sizeof(*nf), seen_cmp);
-		free(p->seen_t);
-		free(p->seen_f);
-		p->seen_t = nt;
-		p->nseen_t = nnt;
-		p->seen_f = nf;
-		p->nseen_f = nnf;
-		if (names) {
-			pfw_agg_free(p->names);
-			p->names = names;
-		}
-	}
+/*
+ * Faults streamed because tp could not name their file in the kernel
+ * (and the lookup-and-delete remainders): user space named them by
+ * address, without the inode generation; the kernel's row for the
+ * same (dev, ino) has it, so they join that row, not one of their own.
+ */
+static void add_retired_files(struct bpf_priv *p)
+{
+	struct pfw_agg *agg = p->s->agg;
+	struct pfw_file_stats *of = NULL, *cur = NULL;
+	size_t n = pfw_agg_files(p->retired, &of), nc = n ? pfw_agg_files(agg, &cur) : 0;
 
-	hv = calloc(ncpu, sizeof(*hv));
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; of[i].file && !of[i].gen && j < nc; j++)
+			if (cur[j].file && cur[j].inode == of[i].inode &&
+			    cur[j].dev_major == of[i].dev_major &&
+			    cur[j].dev_minor == of[i].dev_minor) {
+				of[i].gen = cur[j].gen;
+				break;
+			}
+		pfw_agg_add_file(agg, &of[i]);
+	}
+	free(of);
+	free(cur);
+}
+
+/* the exporter: what was seen this time is what the next reading compares with */
+static void keep_seen(struct read_pass *r)
+{
+	struct bpf_priv *p = r->p;
+
+	qsort(r->nt, r->nnt, sizeof(*r->nt), seen_cmp);
+	qsort(r->nf, r->nnf, sizeof(*r->nf), seen_cmp);
+	free(p->seen_t);
+	free(p->seen_f);
+	p->seen_t = r->nt;
+	p->nseen_t = r->nnt;
+	p->seen_f = r->nf;
+	p->nseen_f = r->nnf;
+	r->nt = r->nf = NULL;
+	if (r->names) {
+		pfw_agg_free(p->names);
+		p->names = r->names;
+		r->names = NULL;
+	}
+}
+
+/* the latency histogram, per CPU in an array */
+static void read_hist(struct bpf_priv *p, int ncpu)
+{
+	__u64 *hv = calloc(ncpu, sizeof(*hv));
+
 	if (!hv)
 		return;
 	for (__u32 i = 0; i < 2 * PFW_BPF_HIST; i++) {
 		uint64_t sum = 0;
 
-		if (bpf_map__lookup_elem(skel->maps.agg_hist, &i, sizeof(i), hv, ncpu * sizeof(*hv),
-					 0))
+		if (bpf_map__lookup_elem(p->skel->maps.agg_hist, &i, sizeof(i), hv,
+					 ncpu * sizeof(*hv), 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			sum += hv[c];
 		if (sum)
-			pfw_agg_add_hist(s->agg, i >= PFW_BPF_HIST ? PFW_MAJOR : PFW_MINOR,
+			pfw_agg_add_hist(p->s->agg, i >= PFW_BPF_HIST ? PFW_MAJOR : PFW_MINOR,
 					 i % PFW_BPF_HIST, sum);
 	}
 	free(hv);
+}
+
+/*
+ * Everything since start into the aggregation: the retired rows and what
+ * the maps hold now. The exporter (p->serving) also forgets the rows that
+ * can count no more, so the kernel's memory follows what faults now.
+ */
+void pfw_bpf_read_aggregates(struct bpf_priv *p)
+{
+	struct read_pass r = {.p = p, .s = p->s, .now = pfw_now_ns()};
+
+	r.ncpu = libbpf_num_possible_cpus();
+	if (r.ncpu <= 0 || !r.s->agg)
+		return;
+	r.idle_ns = 2 * r.s->opts->interval_ns;
+	if (r.idle_ns < IDLE_FILE_MIN_NS)
+		r.idle_ns = IDLE_FILE_MIN_NS;
+	r.fv = calloc(r.ncpu, sizeof(*r.fv));
+	if (!r.fv)
+		return;
+	/* the exporter keeps the names of the rows the kernel holds, and recent ones */
+	if (p->serving)
+		r.names = pfw_agg_new();
+
+	pfw_agg_reset(r.s->agg);
+	if (p->retired)
+		add_retired(p);
+	read_threads(&r);
+	read_files(&r);
+	forget_rows(&r);
+	if (p->retired)
+		add_retired_files(p);
+	if (p->serving)
+		keep_seen(&r);
+	read_hist(p, r.ncpu);
+
+	free(r.ft);
+	free(r.ff);
+	free(r.fv);
+	free(r.nt);
+	free(r.nf);
+	pfw_agg_free(r.names);
 }
 
 static bool task_alive(uint32_t pid, uint32_t tid)
