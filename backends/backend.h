@@ -28,6 +28,8 @@ struct pfw_probe_result {
 struct pfw_backend {
 	const char *name; /* "bpf", "perf", "ftrace" */
 	const char *help; /* one line for --help and the man page */
+	/* what it needs beyond an unprivileged user, for --list-backends (SPEC.md backend table) */
+	const char *needs;
 	/* the attach modes --bpf-attach etc. accept, best first, NULL terminated; --validate runs each */
 	const char *const *modes;
 
@@ -75,6 +77,16 @@ extern const struct pfw_backend pfw_backend_perf;
 extern const struct pfw_backend pfw_backend_ftrace;
 
 /* all backends in preference order (bpf, perf, ftrace), NULL terminated */
+/*
+ * What each backend needs beyond an unprivileged user (SPEC.md backend
+ * table): its ops' .needs, and the registry's when it is not built.
+ */
+#define PFW_BPF_NEEDS "CAP_BPF+CAP_PERFMON or root"
+#define PFW_PERF_NEEDS                                                                  \
+	"CAP_PERFMON for other users' processes and system-wide; none for your own at " \
+	"perf_event_paranoid<=2"
+#define PFW_FTRACE_NEEDS "root (tracefs)"
+
 #define PFW_NR_BACKENDS 3 /* entries of pfw_backends[] before its NULL */
 extern const struct pfw_backend *const pfw_backends[PFW_NR_BACKENDS + 1];
 const struct pfw_backend *pfw_backend_find(const char *name);

@@ -16,7 +16,7 @@
 #include "backend.h"
 #include "privs.h"
 
-#define NOT_BUILT(var, nm, what, ...)                                                            \
+#define NOT_BUILT(var, nm, what, need, ...)                                                      \
 	static void var##_probe(const struct pfw_opts *opts, struct pfw_probe_result *res)       \
 	{                                                                                        \
 		(void)opts;                                                                      \
@@ -30,18 +30,20 @@
 	const struct pfw_backend var = {                                                         \
 		.name = nm,                                                                      \
 		.help = "not built in this version",                                             \
+		.needs = need,                                                                   \
 		.modes = var##_modes,                                                            \
 		.probe = var##_probe,                                                            \
 	}
 
 #ifndef HAVE_BPF
 /* the names bpf/bpf_backend.c's mode_names[] gives, best first */
-NOT_BUILT(pfw_backend_bpf, "bpf", "libbpf-dev, clang and bpftool", "fentry", "kprobe", "tp",
-	  "kprobe-nobtf");
+NOT_BUILT(pfw_backend_bpf, "bpf", "libbpf-dev, clang and bpftool", PFW_BPF_NEEDS, "fentry",
+	  "kprobe", "tp", "kprobe-nobtf");
 #endif
 #ifndef HAVE_FTRACE
 /* ftrace/ftrace_backend.c's ft_modes[] */
-NOT_BUILT(pfw_backend_ftrace, "ftrace", "libtracefs-dev and libtraceevent-dev", "graph", "events");
+NOT_BUILT(pfw_backend_ftrace, "ftrace", "libtracefs-dev and libtraceevent-dev", PFW_FTRACE_NEEDS,
+	  "graph", "events");
 #endif
 
 const struct pfw_backend *const pfw_backends[PFW_NR_BACKENDS + 1] = {

@@ -253,6 +253,7 @@ static const char *bpf_attach(void *priv)
 const struct pfw_backend pfw_backend_bpf = {
 	.name = "bpf",
 	.help = "libbpf CO-RE programs on the fault path (fentry, kprobe or perf-event attach)",
+	.needs = PFW_BPF_NEEDS,
 	.modes = pfw_bpf_mode_names,
 	.probe = bpf_probe,
 	.open = bpf_open,

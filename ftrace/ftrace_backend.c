@@ -1230,6 +1230,7 @@ const struct pfw_backend pfw_backend_ftrace = {
 	.name = "ftrace",
 	.help = "tracefs: function_graph on handle_mm_fault (exact, with latency), or "
 		"tracepoints only (events, approximate)",
+	.needs = PFW_FTRACE_NEEDS,
 	.modes = ft_modes,
 	.probe = ft_probe,
 	.open = ft_open,

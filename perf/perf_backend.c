@@ -1020,6 +1020,7 @@ static const char *const perf_modes[] = {"sw-events", NULL};
 const struct pfw_backend pfw_backend_perf = {
 	.name = "perf",
 	.help = "perf_event_open software events major-faults/minor-faults/page-faults",
+	.needs = PFW_PERF_NEEDS,
 	.modes = perf_modes,
 	.probe = perf_probe,
 	.open = perf_open,

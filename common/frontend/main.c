@@ -20,23 +20,6 @@
 #include "serve.h"
 #include "validate.h"
 
-/*
- * What each backend needs beyond an unprivileged user (SPEC.md backend
- * table). It belongs in struct pfw_backend beside .help; until then it is
- * keyed by the registry's objects, not by their names.
- */
-static const char *needs_of(const struct pfw_backend *b)
-{
-	if (b == &pfw_backend_bpf)
-		return "CAP_BPF+CAP_PERFMON or root";
-	if (b == &pfw_backend_perf)
-		return "CAP_PERFMON for other users' processes and system-wide; none for your own "
-		       "at perf_event_paranoid<=2";
-	if (b == &pfw_backend_ftrace)
-		return "root (tracefs)";
-	return "-";
-}
-
 static int list_backends(const struct pfw_opts *o)
 {
 	struct pfw_probe_result pr[8];
@@ -51,7 +34,7 @@ static int list_backends(const struct pfw_opts *o)
 		rows[n].backend = pfw_backends[i]->name;
 		rows[n].available = pr[n].available;
 		rows[n].attach = pr[n].attach[0] ? pr[n].attach : "-";
-		rows[n].needs = needs_of(pfw_backends[i]);
+		rows[n].needs = pfw_backends[i]->needs ? pfw_backends[i]->needs : "-";
 		rows[n].detail = pr[n].detail;
 	}
 	r = pfw_output_open(&out, o->output, pfw_format_get(o->format));
