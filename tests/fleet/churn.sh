@@ -80,7 +80,7 @@ for b in "$@"; do
 		# largest per-interval tables by then
 		rss=$(fleet_rss "$pf")
 		[ -n "$rss0" ] || rss0=$rss
-		diag "$b: chunk $c: rss ${rss} KiB"
+		diag "$b: chunk $c: rss ${rss} KiB ($(grep -E '^Rss(Anon|File|Shmem):' "/proc/$pf/status" | tr -s ' \t' ' ' | tr '\n' ' '))"
 		c=$((c + 1))
 	done
 	# thousands of distinct files for --top-files=10: the rest must reach [other]
