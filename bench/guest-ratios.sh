@@ -5,12 +5,19 @@
 # faulting phase's wall time over the same repetition's untraced run,
 # medians. Under TCG every time is slow; the ratios still rank. busybox sh.
 #
-#   guest-ratios.sh OUT.md   (PFWATCH, PFW_STORM, PERF, PFW_BENCH_REPS, PFW_BENCH_SIZE)
+#   guest-ratios.sh OUT.md   (PFWATCH, PFW_STORM, PERF, PFW_BENCH_REPS, PFW_BENCH_SIZE,
+#                             PFW_BENCH_MODES, PFWATCH_BASE)
+#
+# PFW_BENCH_MODES: the attach modes to run (default: fentry kprobe tp).
+# PFWATCH_BASE: another pfwatch (the baseline of an A/B); each of its
+# configurations runs as NAME+base beside NAME, alternated in every
+# repetition, so a change is read as two ratios of one run.
 set -u
 out=${1:?usage: guest-ratios.sh OUT.md}
 reps=${PFW_BENCH_REPS:-5}
 size=${PFW_BENCH_SIZE:-64M}
 pw=${PFWATCH:?}
+base=${PFWATCH_BASE:-}
 storm=${PFW_STORM:?}
 perf=${PERF:-}
 tmp=${TMPDIR:-/tmp}/pfw-gb.$$
@@ -56,15 +63,17 @@ run() { # config
 		sleep 2
 		;;
 	*)
+		bin=$pw
+		case "$1" in *+base) bin=$base ;; esac
 		mode=${1#bpf-}
 		mode=${mode%%-*}
 		case "$1" in
-		*-default) extra="--faults=major --view=summary -o /dev/null" ;;
-		*-all-summary) extra="--faults=all --view=summary -o /dev/null" ;;
-		*-all-events) extra="--faults=all --view=events -f json -o $tmp/events.json" ;;
+		*-default | *-default+base) extra="--faults=major --view=summary -o /dev/null" ;;
+		*-all-summary | *-all-summary+base) extra="--faults=all --view=summary -o /dev/null" ;;
+		*-all-events | *-all-events+base) extra="--faults=all --view=events -f json -o $tmp/events.json" ;;
 		esac
 		# shellcheck disable=SC2086
-		"$pw" -b bpf --bpf-attach="$mode" -p "$sp" $extra 2>"$tmp/pfw.err" &
+		"$bin" -b bpf --bpf-attach="$mode" -p "$sp" $extra 2>"$tmp/pfw.err" &
 		tp=$!
 		if ! wait_ready "$tp"; then
 			kill "$sp" 2>/dev/null
@@ -89,10 +98,13 @@ run() { # config
 cfgs="untraced"
 [ -n "$perf" ] && [ -x "$perf" ] && cfgs="$cfgs perf-stat"
 unavail=
-for m in fentry kprobe tp; do
+for m in ${PFW_BENCH_MODES:-fentry kprobe tp}; do
 	if "$pw" --list-backends --format=json --bpf-attach=$m 2>/dev/null |
 		grep '"backend":"bpf"' | grep -q '"available":true'; then
-		cfgs="$cfgs bpf-$m-default bpf-$m-all-summary bpf-$m-all-events"
+		for v in default all-summary all-events; do
+			cfgs="$cfgs bpf-$m-$v"
+			[ -n "$base" ] && cfgs="$cfgs bpf-$m-$v+base"
+		done
 	else
 		unavail="$unavail $m"
 	fi
@@ -120,6 +132,7 @@ done
 	echo "Guest: kernel $(uname -r), qemu TCG, 1 CPU; pfw-storm 1 thread, 2 rounds of $size;" \
 		"$reps repetitions, medians of each repetition's ratio to its untraced run."
 	[ -n "$unavail" ] && echo "Not available here:$unavail."
+	[ -n "$base" ] && echo "NAME+base: the same configuration with the baseline pfwatch ($("$base" --version 2>/dev/null | head -n 1))."
 	echo
 	echo "| configuration | ratio | added wall ns/fault | runs |"
 	echo "|---|---|---|---|"

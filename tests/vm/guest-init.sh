@@ -42,7 +42,14 @@ export PFW_SUITE_ONLY PFW_SUITE_SCRIPTS
 
 if grep -q 'pfw\.bench=1' /proc/cmdline; then
 	echo "PFW-GUEST: bench on kernel $(uname -r)"
-	PFW_STORM=/pfw/bench/pfw-storm PERF=/pfw/bench/perf sh /pfw/bench/guest-ratios.sh \
+	base=
+	[ -x /pfw/bench/pfwatch-base ] && base=/pfw/bench/pfwatch-base
+	modes=$(sed -n 's/.*pfw\.bench_modes=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+	PFW_BENCH_REPS=$(sed -n 's/.*pfw\.bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
+	PFW_BENCH_SIZE=$(sed -n 's/.*pfw\.bench_size=\([0-9A-Za-z]*\).*/\1/p' /proc/cmdline)
+	export PFW_BENCH_REPS PFW_BENCH_SIZE
+	PFW_STORM=/pfw/bench/pfw-storm PERF=/pfw/bench/perf PFWATCH_BASE=$base PFW_BENCH_MODES=$modes \
+		sh /pfw/bench/guest-ratios.sh \
 		/data/bench.md 2>/data/bench.err
 	sync
 	umount /data 2>/dev/null || mount -o remount,ro /data

@@ -108,10 +108,13 @@ done
 if [ "${PFW_GUEST_BENCH:-0}" = 1 ]; then
 	mkdir -p "$root/pfw/bench"
 	cp "$src/bench/guest-ratios.sh" "$build/bench/pfw-storm" "$root/pfw/bench/"
+	# PFW_BENCH_BASELINE: a pfwatch to compare with (make bench-vm PFW_BENCH_BASELINE=...)
+	[ -n "${PFW_BENCH_BASELINE:-}" ] && cp "$PFW_BENCH_BASELINE" "$root/pfw/bench/pfwatch-base"
 	# perf stat, the peer the ratios are read against (linux-perf)
 	pp=$(command -v perf 2>/dev/null)
 	[ -n "$pp" ] && cp "$pp" "$root/pfw/bench/perf"
-	bench_arg="pfw.bench=1"
+	bench_arg="pfw.bench=1 pfw.bench_modes=$(echo "${PFW_BENCH_MODES:-fentry kprobe tp}" | tr ' ' ,)"
+	bench_arg="$bench_arg pfw.bench_reps=${PFW_BENCH_REPS:-5} pfw.bench_size=${PFW_BENCH_SIZE:-64M}"
 	find "$root/pfw/bench" -type f -perm -u+x | while read -r f; do
 		ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/.*\(0x/ {print $1}'
 	done | sort -u | while read -r lib; do
