@@ -140,7 +140,12 @@ void pfw_bpf_announce_mmap(struct bpf_priv *p, const struct pfw_bpf_event *e)
 		return;
 	}
 	snprintf(link, sizeof(link), "/proc/%u/fd/%llu", e->pid, (unsigned long long)e->ino);
-	if (fd_unchanged(p, e) && file_of_link(link, &st, buf, sizeof(buf)))
+	/*
+	 * fd_install() is probed at its entry, before the new file is in the
+	 * table: a count unchanged after the readlink means the link still
+	 * showed the mapped file (asked before too, to skip /proc when it moved)
+	 */
+	if (fd_unchanged(p, e) && file_of_link(link, &st, buf, sizeof(buf)) && fd_unchanged(p, e))
 		goto found;
 	/* a newer mapping at the same place would be another file's */
 	if (!latest_at(p, e))
