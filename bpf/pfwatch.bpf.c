@@ -619,15 +619,31 @@ struct {
 /* a fault begins: its time, for the completion to measure the latency */
 static __always_inline int tp_entry(__u64 addr)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct tp_task *st;
 	__u64 id;
 
+	/*
+	 * Without --comm and --cgroup, wanted() depends on the tgid alone,
+	 * which a task keeps for life, and the target set only grows: a task
+	 * whose entry was wanted once (entry_id set; only wanted tasks get
+	 * storage) is wanted now. Its id is asked again (a thread that execs
+	 * takes its leader's tid). Saves the target lookup on every fault.
+	 */
+	if (!filter_comm && !cgroup_id) {
+		st = bpf_task_storage_get(&tp_tasks, task, 0, 0);
+		if (st && st->entry_id) {
+			if (!current_id(&id))
+				return 0;
+			goto stamp;
+		}
+	}
 	if (!wanted(&id))
 		return 0;
-	st = bpf_task_storage_get(&tp_tasks, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = bpf_task_storage_get(&tp_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st)
 		return 0;
+stamp:
 	st->entry_ts = bpf_ktime_get_ns();
 	st->entry_addr = addr;
 	st->entry_id = id;
