@@ -951,6 +951,24 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 }
 
 /*
+ * wanted() for handle_mm_fault()'s entry. As tp_entry() does: without
+ * --comm and --cgroup, a task whose fault was wanted once (its in-flight
+ * storage exists and holds an id; only wanted tasks get one) is wanted
+ * now; its id is asked again (a thread that execs takes its leader's tid).
+ */
+static __always_inline bool hmf_wanted(__u64 *id)
+{
+	struct inflight *in;
+
+	if (inflight_task && !filter_comm && !cgroup_id) {
+		in = bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0, 0);
+		if (in && in->id)
+			return current_id(id);
+	}
+	return wanted(id);
+}
+
+/*
  * @p->@field, read directly through a BTF pointer (@typed: fentry, whose
  * arguments the verifier types) or with a CO-RE probe read (kprobe). @typed
  * is a constant of the calling program: clang keeps one of the two, and
@@ -971,7 +989,7 @@ static __always_inline int hmf_entry(struct vm_area_struct *vma, __u64 address, 
 		hmf_gup();
 		return 0;
 	}
-	if (!wanted(&in.id))
+	if (!hmf_wanted(&in.id))
 		return 0;
 	if ((KREAD(typed, regs, cs) & 3) == 3) {
 		in.user = 1;

@@ -216,7 +216,7 @@ timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-display none -monitor none -serial "file:$console" -no-reboot \
 	-kernel "$kernel" \
 	-append "console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 init=/lib/systemd/systemd panic=-1 systemd.show_status=1" \
-	-drive "file=$work/root.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=pf \
+	-drive "file=$work/root.img,if=none,id=d0,format=raw,cache=unsafe" -device nvme,drive=d0,serial=pf \
 	</dev/null >"$work/qemu.out" 2>&1
 qrc=$?
 t1=$(date +%s)

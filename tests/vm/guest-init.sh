@@ -48,8 +48,11 @@ if grep -q 'pfw\.bench=1' /proc/cmdline; then
 	PFW_BENCH_REPS=$(sed -n 's/.*pfw\.bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
 	PFW_BENCH_SIZE=$(sed -n 's/.*pfw\.bench_size=\([0-9A-Za-z]*\).*/\1/p' /proc/cmdline)
 	export PFW_BENCH_REPS PFW_BENCH_SIZE
+	# pfw.bench_kind=progs: the programs' own time (bench/prog-cost.sh), else the ratios
+	script=guest-ratios.sh
+	grep -q 'pfw\.bench_kind=progs' /proc/cmdline && script=prog-cost.sh
 	PFW_STORM=/pfw/bench/pfw-storm PERF=/pfw/bench/perf PFWATCH_BASE=$base PFW_BENCH_MODES=$modes \
-		sh /pfw/bench/guest-ratios.sh \
+		PFWATCH=/pfw/pfwatch BPFTOOL=/pfw/bpftool sh "/pfw/bench/$script" \
 		/data/bench.md 2>/data/bench.err
 	sync
 	umount /data 2>/dev/null || mount -o remount,ro /data

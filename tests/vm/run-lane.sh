@@ -107,7 +107,7 @@ done
 # PFW_GUEST_BENCH=1 (make bench-vm): the storm's ratios instead of the suite
 if [ "${PFW_GUEST_BENCH:-0}" = 1 ]; then
 	mkdir -p "$root/pfw/bench"
-	cp "$src/bench/guest-ratios.sh" "$build/bench/pfw-storm" "$root/pfw/bench/"
+	cp "$src/bench/guest-ratios.sh" "$src/bench/prog-cost.sh" "$build/bench/pfw-storm" "$root/pfw/bench/"
 	# PFW_BENCH_BASELINE: a pfwatch to compare with (make bench-vm PFW_BENCH_BASELINE=...)
 	[ -n "${PFW_BENCH_BASELINE:-}" ] && cp "$PFW_BENCH_BASELINE" "$root/pfw/bench/pfwatch-base"
 	# perf stat, the peer the ratios are read against (linux-perf)
@@ -115,6 +115,8 @@ if [ "${PFW_GUEST_BENCH:-0}" = 1 ]; then
 	[ -n "$pp" ] && cp "$pp" "$root/pfw/bench/perf"
 	bench_arg="pfw.bench=1 pfw.bench_modes=$(echo "${PFW_BENCH_MODES:-fentry kprobe tp}" | tr ' ' ,)"
 	bench_arg="$bench_arg pfw.bench_reps=${PFW_BENCH_REPS:-5} pfw.bench_size=${PFW_BENCH_SIZE:-64M}"
+	# PFW_BENCH_KIND=progs: the BPF programs' own time instead of the wall-time ratios
+	bench_arg="$bench_arg pfw.bench_kind=${PFW_BENCH_KIND:-ratios}"
 	find "$root/pfw/bench" -type f -perm -u+x | while read -r f; do
 		ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/.*\(0x/ {print $1}'
 	done | sort -u | while read -r lib; do
@@ -129,12 +131,15 @@ mkdir "$work/empty"
 mkfs.ext4 -q -F -L pfwdata -d "$work/empty" "$work/data.img" 1G >/dev/null
 
 console=$out/$lane.console
-# TCG on a busy host can hold a disk write past NVMe's 30 s timeout; the
-# guest then fails it, ext4 aborts its journal and the lane loses its
-# results (a full CI run on 2026-12-05: one write error in the 6.1 guest,
-# 1002 s in, none of the timeout's warnings shown under "quiet"). A slow
-# host is not a test failure: a 10-minute timeout, and warnings (loglevel
-# 5) on the console so the next such error says what it was.
+# The data disk is scratch: cache=unsafe, so a guest flush (ext4's journal
+# commits, FUA writes) is not a host fdatasync(). With the default
+# writeback cache a busy host held such a write for minutes: in two full
+# CI runs on 2026-12-05 a journal write timed out (6.1 guest, 1002 s in:
+# I/O error, the journal aborted) or, with a 10-minute NVMe timeout, never
+# completed ("I/O tag 241 ... opcode 0x1 ... timeout, aborting" at 1350 s;
+# both 6.1 and 6.12 guests hung until the lane's limit). A slow write is
+# still not a test failure (10-minute timeouts), and warnings (loglevel 5)
+# reach the console.
 nvme_args="nvme_core.io_timeout=600 nvme_core.admin_timeout=600"
 tb=$(date +%s)
 timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
@@ -142,7 +147,7 @@ timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-display none -monitor none -serial "file:$console" -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 quiet loglevel=5 panic=-1 $nvme_args pfw.lane=$lane pfw.timeout=$test_timeout pfw.only=${PFW_SUITE_ONLY:-} pfw.scripts=${PFW_SUITE_SCRIPTS:-} ${bench_arg:-} $extra" \
-	-drive "file=$work/data.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=pf \
+	-drive "file=$work/data.img,if=none,id=d0,format=raw,cache=unsafe" -device nvme,drive=d0,serial=pf \
 	</dev/null >"$work/qemu.out" 2>&1
 qrc=$?
 t1=$(date +%s)
