@@ -15,7 +15,10 @@ check $? "pfwatch -b bpf ($pfw_attach) runs the workload" "$(cat "$pfw_tmp/wl.er
 expected=$(wl_num expected)
 majflt=$(wl_num majflt)
 pid=$(wl_num pid)
-is_eq "workload: $pages pages touched = $pages majors (ru_majflt)" "$majflt" "$pages"
+# the process may take a major of its own beside the file's (a text page
+# of the workload read back in, evicted by another test): the touch phase
+# is what must be exact, and the process's total is checked against pfwatch
+is_eq "workload: $pages pages touched = $pages majors in the touch phase" "$(wl_num touch_majflt)" "$pages"
 
 "$JSONCHECK" get "$pfw_tmp/ev.json" fault pid tid kind x:path latency_ns offset >"$pfw_tmp/f.tsv"
 hp=$(hexof "$pfw_tmp/w.dat")
