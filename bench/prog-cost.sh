@@ -42,8 +42,10 @@ echo 1 >"$stats"
 
 cfg_args() {
 	case "$1" in
-	default) echo "" ;;
-	all-summary) echo "--faults=all" ;;
+	# the views the table names: pfwatch's own default view is
+	# events, which would stream (and print) every fault instead
+	default) echo "--faults=major --view=summary -o $tmp/sum.txt" ;;
+	all-summary) echo "--faults=all --view=summary -o $tmp/sum.txt" ;;
 	all-events) echo "--faults=all --view=events -f json -o $tmp/ev.json" ;;
 	esac
 }
