@@ -39,20 +39,24 @@ for b in $backends; do
 		for fmt in json csv text; do
 			out=$pfw_tmp/o.$b.$view.$fmt
 			PROBE_LINGER=300 pfw_run -b "$b" --view=$view -f $fmt -o "$out" -- "$PROBE" touch "$comm" "$A" "$B" "$L" "$E:del" \
-				>/dev/null 2>"$out.err"
+				>"$out.probe" 2>"$out.err"
 			st=$?
 			why= inexact=
+			# 64 on the files; the probe's own majflt also holds a text
+			# page of its binary or libc read back in, as the run does
+			want=$(sed -n 's/^majflt //p' "$out.probe")
+			[ -n "$want" ] || want=64
 			[ $st = 0 ] || why="$why exit $st;"
 			case $fmt in
 			json)
 				"$JSONCHECK" validate "$out" >/dev/null 2>"$out.jerr" || why="$why invalid JSON: $(cat "$out.jerr");"
-				[ "$(json_last "$out" run major)" = 64 ] || why="$why run major $(json_last "$out" run major), want 64;"
+				[ "$(json_last "$out" run major)" = "$want" ] || why="$why run major $(json_last "$out" run major), want $want (the probe's majflt);"
 				if [ $view != hist ]; then
 					"$JSONCHECK" get "$out" file x:path major >"$out.files" 2>/dev/null
 					for h in "$hexA" "$hexL" "$hexE"; do
 						grep -q "^$h	16$" "$out.files" || inexact="$inexact file $("$JSONCHECK" cescape "$h" | cut -c1-60)... not decoded exactly with 16 majors;"
 					done
-					[ "$(wc -l <"$out.files")" = 4 ] || why="$why $(wc -l <"$out.files") file records, want 4;"
+					[ "$want" != 64 ] || [ "$(wc -l <"$out.files")" = 4 ] || why="$why $(wc -l <"$out.files") file records, want 4;"
 				fi
 				;;
 			csv)
@@ -63,7 +67,7 @@ for b in $backends; do
 				if [ $view = events ]; then
 					# fault lines: from the header to the first empty line
 					n=$(awk '/TIME\(s\)/ {on = 1; next} on && /^$/ {exit} on {n++} END {print n + 0}' "$out")
-					[ "$n" = 64 ] || why="$why $n fault lines, want 64 (one per fault);"
+					[ "$n" = "$want" ] || why="$why $n fault lines, want $want (one per fault);"
 				fi
 				;;
 			esac

@@ -13,7 +13,8 @@
  *                             (16 pages, made here): map it MADV_RANDOM,
  *                             drop it from the page cache, with ":del"
  *                             unlink it before mapping, read every page: 16 major faults
- *                             per file, on a path that may end " (deleted)"
+ *                             per file, on a path that may end " (deleted)"; prints
+ *                             "majflt N" (getrusage: a text page read back in counts too)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -140,6 +141,12 @@ static int touch(const char *comm, char **files, int n)
 	/* a tracer that reads /proc/PID at its own pace still finds us */
 	if (getenv("PROBE_LINGER"))
 		usleep((useconds_t)atoi(getenv("PROBE_LINGER")) * 1000);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("majflt %ld\n", ru.ru_majflt);
+	}
 	return bad;
 }
 
