@@ -149,6 +149,8 @@ static bool is_cgroup_dir(const char *dir, enum pfw_cgroup_kind *kind, uint64_t 
 	return true;
 }
 
+static void cache_prime(void);
+
 int pfw_cgroup_resolve(const char *arg, char **dir, uint64_t *id, enum pfw_cgroup_kind *kind,
 		       char *err, size_t errlen)
 {
@@ -163,6 +165,8 @@ int pfw_cgroup_resolve(const char *arg, char **dir, uint64_t *id, enum pfw_cgrou
 		     !strncmp(arg, pfw_cgroup_mount(PFW_CGROUP_V1_PERF),
 			      strlen(pfw_cgroup_mount(PFW_CGROUP_V1_PERF))))) {
 			*dir = strdup(arg);
+			if (*dir && *kind == PFW_CGROUP_V2)
+				cache_prime();
 			return *dir ? 0 : -ENOMEM;
 		}
 		snprintf(err, errlen,
@@ -181,6 +185,8 @@ int pfw_cgroup_resolve(const char *arg, char **dir, uint64_t *id, enum pfw_cgrou
 		if (d && is_cgroup_dir(d, &k, id) && k == order[i]) {
 			*dir = d;
 			*kind = k;
+			if (k == PFW_CGROUP_V2)
+				cache_prime();
 			return 0;
 		}
 		free(d);
@@ -418,6 +424,17 @@ static int walk_one(const char *fpath, const struct stat *st, int type, struct F
 	return 0;
 }
 
+/* every v2 cgroup there is now into the cache */
+static void walk_all(void)
+{
+	if (!pfw_cgroup_mount(PFW_CGROUP_V2))
+		return;
+	sorted = ids.n;
+	nftw(hiers[PFW_CGROUP_V2].mnt, walk_one, 16, FTW_PHYS | FTW_MOUNT);
+	qsort(ids.v, ids.n, sizeof(*ids.v), id_cmp);
+	sorted = 0;
+}
+
 const char *pfw_cgroup_path_of_id(uint64_t id)
 {
 	struct id_path *e = id_find(id);
@@ -430,14 +447,20 @@ const char *pfw_cgroup_path_of_id(uint64_t id)
 	if ((ids.walked.tv_sec || ids.walked.tv_nsec) && now.tv_sec - ids.walked.tv_sec < 1)
 		return NULL;
 	ids.walked = now;
-	if (!pfw_cgroup_mount(PFW_CGROUP_V2))
-		return NULL;
-	sorted = ids.n;
-	nftw(hiers[PFW_CGROUP_V2].mnt, walk_one, 16, FTW_PHYS | FTW_MOUNT);
-	qsort(ids.v, ids.n, sizeof(*ids.v), id_cmp);
-	sorted = 0;
+	walk_all();
 	e = id_find(id);
 	return e ? e->path : NULL;
+}
+
+/*
+ * Names the cgroups there are now: ids are mostly named when rows are read,
+ * at the end of a run, and a container's cgroup is removed when it exits
+ * (before a run on its cgroup ends). The once-a-second limit is left alone:
+ * the first miss after this still walks.
+ */
+static void cache_prime(void)
+{
+	walk_all();
 }
 
 void pfw_cgroup_cache_free(void)
