@@ -70,10 +70,36 @@ tmp=$(mktemp -d "$out/containers-tmp.XXXXXX")
 chmod 755 "$tmp"
 mkdir -p "$tmp/data" "$tmp/res"
 chmod 1777 "$tmp/data" "$tmp/res"
+# Rootless podman leaves a pause process (catatonit -P, user nobody) that
+# holds its user namespace after the last container ends; its pid is in the
+# runtime directory. Stop it: a test run leaves no process behind.
+rl=
+rl_pause=
+alive() { # pid: running, not a zombie waiting for init to reap it
+	kill -0 "$1" 2>/dev/null || return 1
+	case $(ps -o stat= -p "$1" 2>/dev/null) in
+	Z*) return 1 ;;
+	esac
+	return 0
+}
+rl_pause_stop() {
+	[ -n "$rl" ] || return 0
+	rl_pause=$(cat "$rl/run/libpod/tmp/pause.pid" 2>/dev/null) || return 0
+	[ -n "$rl_pause" ] || return 0
+	kill -TERM "$rl_pause" 2>/dev/null || return 0
+	i=0
+	while alive "$rl_pause" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	alive "$rl_pause" && kill -KILL "$rl_pause" 2>/dev/null
+	return 0
+}
 cleanup() {
 	if command -v podman >/dev/null 2>&1; then
 		podman rm -f pfw-lane-host >/dev/null 2>&1
 	fi
+	rl_pause_stop
 	rm -rf "$tmp" 2>/dev/null
 }
 trap cleanup EXIT
@@ -282,6 +308,16 @@ else
 	c=podman-rootless-unconfined
 	probe_in $c /data/$c.dat "pass,refuse:user namespace,pass,refuse:pid namespace" \
 		podrl $c --security-opt seccomp=unconfined
+	rl_pause_stop
+	if [ -z "$rl_pause" ]; then
+		not_ok "rootless podman: its pause process found" \
+			"no pid in $rl/run/libpod/tmp/pause.pid: $(ls -R "$rl/run" 2>&1 | head -n 20)"
+	elif alive "$rl_pause"; then
+		not_ok "rootless podman: its pause process stopped" "pid $rl_pause: $(ps -o pid,user,args -p "$rl_pause" 2>&1)"
+	else
+		ok "rootless podman: its pause process (pid $rl_pause) stopped, none left behind"
+	fi
+	rl=
 
 	# --- the host tracing a container through its cgroup ---
 	for b in bpf perf ftrace; do
