@@ -211,8 +211,10 @@ rm -rf "$root"
 t_img=$(date +%s)
 
 console=$out/$lane.console
+# maxcpus=2: QEMU 7.2 emits the guest's memory barriers only then, and the
+# NVMe shadow doorbells need them (tests/vm/run-lane.sh says more)
 timeout --foreground -k 10 "$vm_timeout" qemu-system-x86_64 \
-	-accel tcg -cpu max -m 1024 -smp 1 \
+	-accel tcg -cpu max -m 1024 -smp 1,maxcpus=2 \
 	-display none -monitor none -serial "file:$console" -no-reboot \
 	-kernel "$kernel" \
 	-append "console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 init=/lib/systemd/systemd panic=-1 systemd.show_status=1" \
