@@ -66,11 +66,7 @@ if [ -n "$cg" ]; then
 		--file="$probe" --size=64K --accesses=16 --wait-end \
 		--status-file="$pfw_tmp/probe.st" >/dev/null 2>&1 &
 	pp=$!
-	i=0
-	while ! grep -q done "$pfw_tmp/probe.st" 2>/dev/null && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for_line "$pfw_tmp/probe.st" done 30
 	for f in memory.peak memory.max_usage_in_bytes; do
 		[ -r "$cg/$f" ] && own=$(cat "$cg/$f") && break
 	done
