@@ -68,6 +68,29 @@ static int add_link(struct bpf_priv *p, struct bpf_link *l)
 	return 0;
 }
 
+/* the thread rows' exit fold and iterator: after the last reading of the rows */
+void pfw_bpf_detach_rows(struct bpf_priv *p)
+{
+	bpf_link__destroy(p->rows_iter);
+	bpf_link__destroy(p->rows_exit);
+	p->rows_iter = p->rows_exit = NULL;
+}
+
+/*
+ * Rows in task storage: the exit fold before any row can begin, so none
+ * leaves with its thread unfolded
+ */
+static int attach_rows(struct bpf_priv *p)
+{
+	p->rows_exit = bpf_program__attach(p->skel->progs.pfw_thread_exit);
+	if (!p->rows_exit)
+		return -errno;
+	p->rows_iter = bpf_program__attach_iter(p->skel->progs.pfw_thread_rows, NULL);
+	if (!p->rows_iter)
+		return -errno;
+	return 0;
+}
+
 void pfw_bpf_detach(struct bpf_priv *p)
 {
 	for (size_t i = 0; i < p->nr_links; i++)
@@ -197,6 +220,11 @@ int pfw_bpf_attach(struct bpf_priv *p)
 		goto out;
 	}
 
+	if (p->thread_slots) {
+		ret = attach_rows(p);
+		if (ret)
+			goto out;
+	}
 	/* before the child is released: its first fork must already be seen */
 	if (p->follow_forks) {
 		ret = add_link(p, bpf_program__attach(p->fork_btf ? skel->progs.pfw_fork_btf
@@ -244,6 +272,7 @@ out:
 		pfw_session_verbose(p->s, "bpf: attaching %s failed: %s",
 				    pfw_bpf_mode_names[p->mode], strerror(-ret));
 		pfw_bpf_detach(p);
+		pfw_bpf_detach_rows(p);
 	}
 	return ret;
 }

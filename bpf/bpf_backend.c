@@ -218,6 +218,7 @@ static int bpf_stop(void *priv)
 				    "bpf: %llu rows of exited threads moved out of the kernel",
 				    (unsigned long long)p->nr_pruned);
 	}
+	pfw_bpf_detach_rows(p);
 	return p->delivered;
 }
 
@@ -228,6 +229,7 @@ static void bpf_close(void *priv)
 	if (!p)
 		return;
 	pfw_bpf_detach(p);
+	pfw_bpf_detach_rows(p);
 	pfw_bpf_stream_close(p);
 	pfwatch_bpf__destroy(p->skel);
 	pfwatch_nobtf_bpf__destroy(p->nb);

@@ -75,6 +75,9 @@ static void set_autoload(struct pfwatch_bpf *skel, enum bpf_mode m, bool agg)
 	bpf_program__set_autoload(skel->progs.pfw_tp_minor, m == MODE_TP && !agg);
 	bpf_program__set_autoload(skel->progs.pfw_tp_major_agg, m == MODE_TP && agg);
 	bpf_program__set_autoload(skel->progs.pfw_tp_minor_agg, m == MODE_TP && agg);
+	/* configure() turns them on where the rows live in task storage */
+	bpf_program__set_autoload(skel->progs.pfw_thread_exit, false);
+	bpf_program__set_autoload(skel->progs.pfw_thread_rows, false);
 }
 
 /*
@@ -207,6 +210,55 @@ static void events_as_perf_array(struct bpf_map *events)
 	bpf_map__set_max_entries(events, ncpu > 0 ? ncpu : 1);
 }
 
+/*
+ * An in-kernel summary's thread rows: in the task storage the completion
+ * already holds (tp's, or fentry/kprobe's in-flight fault's), where BPF
+ * tracing programs load, so a thread's exit can fold its row into
+ * agg_threads and a task iterator can read the live ones; else in
+ * agg_threads, a hash lookup by tid on every fault (bench/prog-cost.sh).
+ */
+static void configure_rows(struct bpf_priv *p)
+{
+	struct pfwatch_bpf *skel = p->skel;
+	const char *env = getenv("PFW_BPF_THREAD_HASH"); /* a benchmark hook */
+	__u32 rows = PFW_BPF_ROWS_HASH;
+	char why[128];
+
+	if (!p->aggregate)
+		return;
+	if (p->rows_refused) {
+		pfw_session_verbose(p->s,
+				    "bpf: thread rows in a hash by tid (their programs in "
+				    "task storage did not load: %s)",
+				    p->rows_refused);
+		return;
+	}
+	if (p->mode == MODE_TP)
+		rows = PFW_BPF_ROWS_TP;
+	else if (skel->rodata->inflight_task)
+		rows = PFW_BPF_ROWS_HMF;
+	if (rows == PFW_BPF_ROWS_HASH) {
+		pfw_session_verbose(p->s, "bpf: thread rows in a hash by tid (the fault in flight "
+					  "is not in task storage)");
+		return;
+	}
+	if (env && *env && strcmp(env, "0")) {
+		pfw_session_verbose(p->s,
+				    "bpf: thread rows in a hash by tid (PFW_BPF_THREAD_HASH)");
+		return;
+	}
+	if (pfw_bpf_probe_task_iter(why, sizeof(why))) {
+		pfw_session_verbose(
+			p->s, "bpf: thread rows in a hash by tid (no task iterator: %s)", why);
+		return;
+	}
+	skel->rodata->thread_slots = rows;
+	bpf_program__set_autoload(skel->progs.pfw_thread_exit, true);
+	bpf_program__set_autoload(skel->progs.pfw_thread_rows, true);
+	p->thread_slots = true;
+	pfw_session_verbose(p->s, "bpf: thread rows in task storage, read by a task iterator");
+}
+
 static int configure(struct bpf_priv *p, char *err, size_t errlen)
 {
 	const struct pfw_target *t = &p->s->target;
@@ -309,6 +361,7 @@ static int configure(struct bpf_priv *p, char *err, size_t errlen)
 	if (t->kind == PFW_TARGET_SYSTEM)
 		bpf_map__set_max_entries(skel->maps.targets, 1);
 	set_autoload(skel, p->mode, p->aggregate);
+	configure_rows(p);
 	/*
 	 * The fork follower: raw_tp with bpf_probe_read_kernel where that is
 	 * allowed, else (confidentiality lockdown) tp_btf where BTF tracing
@@ -389,6 +442,26 @@ int pfw_bpf_load(struct bpf_priv *p, char *err, size_t errlen)
 		return ret;
 	libbpf_last[0] = '\0';
 	ret = pfwatch_bpf__load(p->skel);
+	if (ret && p->thread_slots) {
+		/*
+		 * The iterator loads, its body may not: task storage in tracing
+		 * programs is 5.13, the iterator 5.8. Again with the rows in the
+		 * hash, which every kernel that loads the rest takes.
+		 */
+		snprintf(p->rows_why, sizeof(p->rows_why), "%s%s%s", strerror(-ret),
+			 libbpf_last[0] ? ": " : "", libbpf_last);
+		p->rows_refused = p->rows_why;
+		p->thread_slots = false;
+		pfwatch_bpf__destroy(p->skel);
+		p->skel = pfwatch_bpf__open();
+		if (!p->skel)
+			goto open_failed;
+		ret = configure(p, err, errlen);
+		if (ret)
+			return ret;
+		libbpf_last[0] = '\0';
+		ret = pfwatch_bpf__load(p->skel);
+	}
 	if (ret)
 		goto load_failed;
 	p->m_events = p->skel->maps.events;

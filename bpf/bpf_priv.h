@@ -83,6 +83,16 @@ struct bpf_priv {
 	bool stopped;
 	bool follow_forks;
 	bool fork_btf; /* follow forks with tp_btf (lockdown), not raw_tp */
+	/*
+	 * the thread rows live in task storage (pfwatch.bpf.c, thread_slots):
+	 * the exit fold and the task iterator, attached before the fault
+	 * programs and detached after the last reading
+	 */
+	bool thread_slots;
+	/* why their programs did not load (the load is then retried without) */
+	const char *rows_refused;
+	char rows_why[256];
+	struct bpf_link *rows_exit, *rows_iter;
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
 	struct bpf_link **links;
@@ -155,6 +165,7 @@ static inline int pfw_bpf_sw_event(unsigned long long config, pid_t pid, int cpu
 /* bpf_probe.c */
 int pfw_bpf_choose_mode(const struct pfw_opts *opts, char *detail, size_t len);
 int pfw_bpf_probe_fentry(char *why, size_t len);
+int pfw_bpf_probe_task_iter(char *why, size_t len);
 bool pfw_bpf_probe_atomic_fetch(void);
 bool pfw_bpf_pid_numbers_flexible(void);
 
@@ -166,6 +177,7 @@ int pfw_bpf_load(struct bpf_priv *p, char *err, size_t errlen);
 /* bpf_attach.c */
 int pfw_bpf_attach(struct bpf_priv *p);
 void pfw_bpf_detach(struct bpf_priv *p);
+void pfw_bpf_detach_rows(struct bpf_priv *p);
 
 /* bpf_stream.c */
 int pfw_bpf_stream_open(struct bpf_priv *p, char *err, size_t errlen);

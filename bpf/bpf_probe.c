@@ -39,17 +39,18 @@ static bool have_privileges(void)
 }
 
 /*
- * fentry_can_attach() of libbpf-tools: the function must be in the kernel's
- * BTF, and a two-instruction tracing program must load and attach. Both are
- * closed at once: nothing stays attached.
+ * A two-instruction tracing program of @type on the kernel function @fn
+ * (its BTF id) loads and attaches; closed at once, nothing stays attached.
+ * @what names the attach in @why.
  */
-int pfw_bpf_probe_fentry(char *why, size_t len)
+static int probe_tracing(enum bpf_attach_type type, const char *fn, const char *what, char *why,
+			 size_t len)
 {
 	struct bpf_insn insns[] = {
 		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
 		{.code = BPF_JMP | BPF_EXIT},
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
 	struct btf *vmlinux;
 	int id, prog, link;
 
@@ -58,10 +59,10 @@ int pfw_bpf_probe_fentry(char *why, size_t len)
 		snprintf(why, len, "no kernel BTF (/sys/kernel/btf/vmlinux)");
 		return -ENOENT;
 	}
-	id = btf__find_by_name_kind(vmlinux, "handle_mm_fault", BTF_KIND_FUNC);
+	id = btf__find_by_name_kind(vmlinux, fn, BTF_KIND_FUNC);
 	btf__free(vmlinux);
 	if (id < 0) {
-		snprintf(why, len, "handle_mm_fault not in the kernel's BTF");
+		snprintf(why, len, "%s not in the kernel's BTF", fn);
 		return -ENOENT;
 	}
 	opts.attach_btf_id = id;
@@ -71,18 +72,36 @@ int pfw_bpf_probe_fentry(char *why, size_t len)
 			 errno == EPERM ? "EPERM" : strerror(errno));
 		return -errno;
 	}
-	link = bpf_raw_tracepoint_open(NULL, prog);
+	if (type == BPF_TRACE_ITER)
+		link = bpf_link_create(prog, 0, BPF_TRACE_ITER, NULL);
+	else
+		link = bpf_raw_tracepoint_open(NULL, prog);
 	if (link < 0) {
 		int e = errno;
 
 		close(prog);
-		snprintf(why, len, "BPF trampoline attach to handle_mm_fault failed (%s)",
-			 strerror(e));
+		snprintf(why, len, "%s failed (%s)", what, strerror(e));
 		return -e;
 	}
 	close(link);
 	close(prog);
 	return 0;
+}
+
+/*
+ * fentry_can_attach() of libbpf-tools: the function must be in the kernel's
+ * BTF, and a two-instruction tracing program must load and attach.
+ */
+int pfw_bpf_probe_fentry(char *why, size_t len)
+{
+	return probe_tracing(BPF_TRACE_FENTRY, "handle_mm_fault",
+			     "BPF trampoline attach to handle_mm_fault", why, len);
+}
+
+/* a task iterator (5.8+): how the thread rows in task storage are read */
+int pfw_bpf_probe_task_iter(char *why, size_t len)
+{
+	return probe_tracing(BPF_TRACE_ITER, "bpf_iter_task", "a task iterator link", why, len);
 }
 
 static int read_int_file(const char *path, int *v)

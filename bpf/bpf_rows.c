@@ -300,29 +300,150 @@ static bool thread_to_forget(struct read_pass *r, __u32 tid, const struct pfw_bp
 	return false;
 }
 
-static void read_threads(struct read_pass *r)
+/* a thread row as read: from agg_threads, or (live) from its task storage */
+struct thread_read {
+	__u32 tid;
+	bool live;
+	struct pfw_bpf_thread v;
+};
+
+struct thread_reads {
+	struct thread_read *v;
+	size_t n, cap;
+};
+
+static void reads_push(struct thread_reads *rs, __u32 tid, bool live,
+		       const struct pfw_bpf_thread *v)
 {
-	struct pfw_session *s = r->s;
-	struct bpf_map *m = r->p->skel->maps.agg_threads;
+	if (rs->n == rs->cap) {
+		struct thread_read *n = grow(rs->v, &rs->cap, sizeof(*n), 256);
+
+		if (!n)
+			return;
+		rs->v = n;
+	}
+	rs->v[rs->n++] = (struct thread_read){.tid = tid, .live = live, .v = *v};
+}
+
+static void read_hash_rows(struct bpf_map *m, struct thread_reads *rs)
+{
 	__u32 tid, next;
 	bool first = true;
 
 	while (!bpf_map__get_next_key(m, first ? NULL : &tid, &next, sizeof(next))) {
 		struct pfw_bpf_thread v;
-		struct pfw_thread_stats t;
 
 		first = false;
 		tid = next;
-		if (bpf_map__lookup_elem(m, &tid, sizeof(tid), &v, sizeof(v), 0))
+		if (!bpf_map__lookup_elem(m, &tid, sizeof(tid), &v, sizeof(v), 0))
+			reads_push(rs, tid, false, &v);
+	}
+}
+
+/* the live threads' rows, through the task iterator; false if it failed */
+static bool read_live_rows(struct bpf_priv *p, struct thread_reads *rs)
+{
+	struct pfw_bpf_thread_slot buf[32];
+	size_t have = 0;
+	ssize_t got;
+	int fd;
+
+	/* not attached yet (the exporter's first reading): no row began */
+	if (!p->rows_iter)
+		return true;
+	fd = bpf_iter_create(bpf_link__fd(p->rows_iter));
+	if (fd < 0)
+		return false;
+	for (;;) {
+		size_t k;
+
+		got = read(fd, (char *)buf + have, sizeof(buf) - have);
+		if (got < 0 && errno == EINTR)
 			continue;
-		thread_row(tid, &v, &t);
-		if (r->p->serving && thread_to_forget(r, tid, &v, &t))
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		k = have / sizeof(buf[0]);
+		for (size_t i = 0; i < k; i++)
+			reads_push(rs, (__u32)buf[i].id, true, &buf[i].row);
+		have -= k * sizeof(buf[0]);
+		memmove(buf, (char *)buf + k * sizeof(buf[0]), have);
+	}
+	close(fd);
+	return got == 0;
+}
+
+/* by tid, agg_threads' row before the live one */
+static int read_cmp(const void *a, const void *b)
+{
+	const struct thread_read *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return (int)x->live - (int)y->live;
+}
+
+/*
+ * Every thread row: agg_threads', and where rows live in task storage, the
+ * live threads' through the iterator, read first. A row that folds into
+ * agg_threads in between is then read twice, and the second copy, the
+ * live one, is known by its number (seq) in the hash row of its tid; none
+ * is missed (a row folded before the iterator reached it is in the hash).
+ * A fold while it read (thread_folds moved) may have been caught half
+ * done: read again, a few times.
+ */
+static void read_thread_rows(struct bpf_priv *p, struct thread_reads *rs)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		__u64 folds = 0;
+		bool live_ok = true;
+
+		rs->n = 0;
+		if (p->thread_slots) {
+			folds = __atomic_load_n(&p->skel->bss->thread_folds, __ATOMIC_ACQUIRE);
+			live_ok = read_live_rows(p, rs);
+		}
+		read_hash_rows(p->skel->maps.agg_threads, rs);
+		if (!p->thread_slots || (live_ok && __atomic_load_n(&p->skel->bss->thread_folds,
+								    __ATOMIC_ACQUIRE) == folds))
+			break;
+	}
+	qsort(rs->v, rs->n, sizeof(*rs->v), read_cmp);
+	for (size_t i = 1; i < rs->n; i++) {
+		struct thread_read *a = &rs->v[i - 1], *b = &rs->v[i];
+
+		if (b->live && !a->live && a->tid == b->tid && a->v.seq == b->v.seq)
+			b->tid = 0; /* folded since the iterator read it: the hash's counts */
+	}
+}
+
+static void read_threads(struct read_pass *r)
+{
+	struct pfw_session *s = r->s;
+	struct thread_reads rs = {0};
+
+	read_thread_rows(r->p, &rs);
+	for (size_t i = 0; i < rs.n; i++) {
+		const struct thread_read *x = &rs.v[i];
+		struct pfw_thread_stats t;
+
+		if (!x->tid)
+			continue;
+		thread_row(x->tid, &x->v, &t);
+		/* a live row stays; the exporter remembers it, to forget it once folded */
+		if (r->p->serving && x->live)
+			seen_push(&r->nt, &r->nnt, &r->cnt,
+				  (struct seen_row){.k1 = x->tid,
+						    .total = x->v.major + x->v.minor,
+						    .since_ns = r->now});
+		else if (r->p->serving && thread_to_forget(r, x->tid, &x->v, &t))
 			continue;
 		/* learn the processes' files while they live */
-		if (s->maps && !pfw_maps_known(s->maps, v.pid))
-			pfw_maps_load_proc(s->maps, "/proc", v.pid);
+		if (s->maps && !pfw_maps_known(s->maps, x->v.pid))
+			pfw_maps_load_proc(s->maps, "/proc", x->v.pid);
 		pfw_agg_add_thread(s->agg, &t);
 	}
+	free(rs.v);
 }
 
 /* the exporter: a file row unchanged for a while goes; the others keep their names */

@@ -125,6 +125,18 @@ struct mm_struct___seq {
 	struct seqcount mm_lock_seq;
 } __attribute__((preserve_access_index));
 
+/* a task iterator program's context (kernel/bpf/task_iter.c, 5.8+) */
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
 /* the kernel's pt_regs as a BTF type, for fentry's typed regs argument */
 struct pt_regs___btf {
 	unsigned long ip;

@@ -42,6 +42,14 @@ const volatile bool use_vma_cache = true;
 const volatile bool anon_pages = true;
 /* fentry/kprobe: the fault in flight in task storage, not the inflights hash */
 const volatile bool inflight_task = false;
+/*
+ * Where the thread rows of an in-kernel summary live: PFW_BPF_ROWS_HASH, in
+ * agg_threads, a hash lookup by tid per fault; PFW_BPF_ROWS_TP/PFW_BPF_ROWS_HMF, in
+ * the task storage the completion already holds (tp_tasks, inflight_tasks),
+ * where the loader can also attach the rows' exit fold and task iterator
+ * (BPF tracing programs; see pfw_thread_exit).
+ */
+const volatile __u32 thread_slots = PFW_BPF_ROWS_HASH;
 /* a test hook: pages whose index is a multiple of it take the EBUSY path */
 const volatile __u32 novma_every = 0;
 /*
@@ -58,6 +66,11 @@ const volatile __u32 pidns_ino = 0;
 const volatile bool pid_typed = true;
 /* the level probe: pfwatch's own pid level, written by pfw_level */
 __u32 self_level = 0;
+/*
+ * Thread rows moved from task storage to agg_threads so far: user space
+ * reads again when this moved while it read.
+ */
+__u64 thread_folds = 0;
 
 /* fentry/kprobe: a handle_mm_fault() in flight, captured at entry */
 struct inflight {
@@ -85,11 +98,17 @@ struct inflight {
  */
 PFW_INFLIGHTS_MAP(struct inflight);
 
+/* a thread's task storage in fentry/kprobe modes: the fault in flight, and its row */
+struct hmf_task {
+	struct inflight in; /* first: inflight_of() returns its address */
+	struct pfw_bpf_thread_slot slot;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct inflight);
+	__type(value, struct hmf_task);
 } inflight_tasks SEC(".maps");
 
 struct {
@@ -418,11 +437,102 @@ static __always_inline int page_seen(struct fault *f, __u32 tgid)
 	return (old & bit) != 0;
 }
 
-static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id)
+/*
+ * A task-storage row into agg_threads, added to the row of its tid there
+ * if there is one (as the hash's own rows continue under a reused tid).
+ * Runs in the row's own thread, its only writer. A full hash loses the
+ * row's faults, counted as lost.
+ */
+static __always_inline void fold_slot(struct pfw_bpf_thread_slot *s)
+{
+	struct pfw_bpf_thread *t, *v = &s->row;
+	__u32 tid = (__u32)s->id;
+	__u64 *c, n;
+
+	t = bpf_map_lookup_elem(&agg_threads, &tid);
+	if (!t) {
+		if (!bpf_map_update_elem(&agg_threads, &tid, v, BPF_NOEXIST))
+			return;
+		t = bpf_map_lookup_elem(&agg_threads, &tid);
+	}
+	if (!t) {
+		n = PFW_BPF_CNT_AGG_FULL;
+		c = bpf_map_lookup_elem(&counters, &n);
+		if (c)
+			*c += v->major + v->minor;
+		return;
+	}
+	t->major += v->major;
+	t->minor += v->minor;
+	if (v->lat_count) {
+		if (!t->lat_count || v->lat_min < t->lat_min)
+			t->lat_min = v->lat_min;
+		if (v->lat_max > t->lat_max)
+			t->lat_max = v->lat_max;
+		t->lat_count += v->lat_count;
+		t->lat_total += v->lat_total;
+	}
+	t->refaults += v->refaults;
+	t->untracked += v->untracked;
+	t->major_file += v->major_file;
+	t->major_anon += v->major_anon;
+	t->major_shmem += v->major_shmem;
+	/* last: a reader that sees it has the whole row here (bpf_rows.c) */
+	t->seq = v->seq;
+}
+
+/* a row starts at the thread's first counted fault, as the hash's rows do */
+static __always_inline void thread_row_init(struct pfw_bpf_thread *t, __u64 id, __u64 seq)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	t->pid = id >> 32;
+	t->seq = seq;
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+/*
+ * The row the current thread (@id) counts in: its task storage's (@s,
+ * NULL where rows live in the hash) while it lives, else agg_threads'.
+ */
+static __always_inline struct pfw_bpf_thread *thread_row_of(__u64 id, struct pfw_bpf_thread_slot *s)
+{
+	__u32 tid = (__u32)id;
+	struct pfw_bpf_thread *t;
+
+	if (s) {
+		if (s->state == PFW_BPF_SLOT_LIVE && s->id == id)
+			return &s->row;
+		/* after its exit's fold (a fault in do_exit) the hash counts */
+		if (s->state != PFW_BPF_SLOT_FOLDED) {
+			/* a thread that execs takes its leader's tid: the old row goes */
+			if (s->state == PFW_BPF_SLOT_LIVE) {
+				fold_slot(s);
+				__sync_fetch_and_add(&thread_folds, 1);
+			}
+			thread_row_init(&s->row, id, bpf_ktime_get_ns());
+			s->id = id;
+			s->state = PFW_BPF_SLOT_LIVE;
+			return &s->row;
+		}
+	}
+	t = bpf_map_lookup_elem(&agg_threads, &tid);
+	if (!t) {
+		struct pfw_bpf_thread nt;
+
+		thread_row_init(&nt, id, 0);
+		bpf_map_update_elem(&agg_threads, &tid, &nt, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&agg_threads, &tid);
+	}
+	return t;
+}
+
+/* @s: the thread's row in its task storage, NULL where rows live in the hash */
+static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id,
+					    struct pfw_bpf_thread_slot *s)
 {
 	static const struct pfw_bpf_file zero_file;
 	static const __u32 zero;
-	__u32 tid = (__u32)id;
 	struct pfw_bpf_thread *t;
 	struct pfw_bpf_file_key fk = {};
 	struct pfw_bpf_file *fv;
@@ -430,16 +540,7 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 
 	if (f->has_file || anon_pages)
 		seen = page_seen(f, id >> 32);
-	t = bpf_map_lookup_elem(&agg_threads, &tid);
-	if (!t) {
-		struct pfw_bpf_thread nt = {};
-
-		nt.pid = id >> 32;
-		nt.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(nt.comm, sizeof(nt.comm));
-		bpf_map_update_elem(&agg_threads, &tid, &nt, BPF_NOEXIST);
-		t = bpf_map_lookup_elem(&agg_threads, &tid);
-	}
+	t = thread_row_of(id, s);
 	if (t) {
 		/* only this thread updates its row, and its faults are sequential */
 		if (f->kind) {
@@ -517,10 +618,11 @@ static __always_inline void aggregate_fault(void *ctx, struct fault *f, __u64 id
 }
 
 /* @agg: a constant of the calling program, so the other branch is not in it */
-static __always_inline void fault_done(void *ctx, struct fault *f, __u64 id, bool agg)
+static __always_inline void fault_done(void *ctx, struct fault *f, __u64 id, bool agg,
+				       struct pfw_bpf_thread_slot *s)
 {
 	if (agg)
-		aggregate_fault(ctx, f, id);
+		aggregate_fault(ctx, f, id, s);
 	else
 		stream_fault(ctx, f, id, 0);
 }
@@ -607,6 +709,7 @@ struct tp_task {
 	__u64 entry_addr;
 	__u64 entry_id; /* what wanted() said at the entry: the completion need not ask again */
 	struct vma_cache vc;
+	struct pfw_bpf_thread_slot slot; /* thread_slots == PFW_BPF_ROWS_TP */
 };
 
 struct {
@@ -831,7 +934,12 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, 
 		stream_fault(ctx, &f, id, 0);
 		return 0;
 	}
-	fault_done(ctx, &f, id, agg);
+	if (thread_slots == PFW_BPF_ROWS_TP && st) {
+		barrier_var(st);
+		fault_done(ctx, &f, id, agg, &st->slot);
+	} else {
+		fault_done(ctx, &f, id, agg, NULL);
+	}
 	return 0;
 }
 
@@ -947,7 +1055,9 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 	inflight_done(in);
 	if (!hmf_reported(ret, f.kind))
 		return;
-	fault_done(ctx, &f, id, agg);
+	/* inflight_task: in is the first member of the task's struct hmf_task */
+	fault_done(ctx, &f, id, agg,
+		   thread_slots == PFW_BPF_ROWS_HMF ? &((struct hmf_task *)in)->slot : NULL);
 }
 
 /*
@@ -1047,6 +1157,67 @@ int BPF_KPROBE(pfw_kprobe, struct vm_area_struct *vma, unsigned long address, un
 	}
 PFW_KRETPROBE(pfw_kretprobe, false)
 PFW_KRETPROBE(pfw_kretprobe_agg, true)
+
+/* ---- thread rows in task storage (thread_slots != PFW_BPF_ROWS_HASH) ---- */
+
+/* @t's row in its task storage, or NULL; @t: a BTF task pointer */
+static __always_inline struct pfw_bpf_thread_slot *slot_of_task(struct task_struct *t)
+{
+	struct hmf_task *h;
+	struct tp_task *st;
+
+	if (thread_slots == PFW_BPF_ROWS_TP) {
+		st = bpf_task_storage_get(&tp_tasks, t, 0, 0);
+		if (!st)
+			return NULL;
+		/* the member's address after the check (clang would compute it before) */
+		barrier_var(st);
+		return &st->slot;
+	}
+	if (thread_slots == PFW_BPF_ROWS_HMF) {
+		h = bpf_task_storage_get(&inflight_tasks, t, 0, 0);
+		if (!h)
+			return NULL;
+		barrier_var(h);
+		return &h->slot;
+	}
+	return NULL;
+}
+
+/*
+ * A thread exits: its row moves to agg_threads, where user space finds the
+ * rows of exited threads (the iterator below no longer reports it). It
+ * runs in the exiting thread, the row's only writer. Faults after it (in
+ * do_exit, where kernels fire the tracepoint before exit_mm()) count in
+ * the hash. The fold count is bumped after the row moved and was marked.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pfw_thread_exit, struct task_struct *task)
+{
+	struct pfw_bpf_thread_slot *s = slot_of_task(task);
+
+	if (!s || s->state != PFW_BPF_SLOT_LIVE)
+		return 0;
+	fold_slot(s);
+	s->state = PFW_BPF_SLOT_FOLDED;
+	__sync_fetch_and_add(&thread_folds, 1);
+	return 0;
+}
+
+/* the live threads' rows, one struct pfw_bpf_thread_slot per thread (bpf_rows.c reads them) */
+SEC("iter/task")
+int pfw_thread_rows(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct pfw_bpf_thread_slot *s;
+
+	if (!task)
+		return 0;
+	s = slot_of_task(task);
+	if (s && s->state == PFW_BPF_SLOT_LIVE)
+		bpf_seq_write(ctx->meta->seq, s, sizeof(*s));
+	return 0;
+}
 
 /*
  * The level probe: run once by the loader, alone, on a page-fault event of

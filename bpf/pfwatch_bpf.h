@@ -83,6 +83,34 @@ struct pfw_bpf_thread {
 	/* refaults (file pages), faults on pages the page set could not hold, majors by backing */
 	__u64 refaults, untracked;
 	__u64 major_file, major_anon, major_shmem;
+	/*
+	 * A row that began in task storage: when (bpf_ktime_get_ns(); one
+	 * thread's rows begin one after another, and a thread reusing a tid
+	 * begins after the thread that had it exited). In agg_threads: that of
+	 * the last such row folded into it. 0: the row began in agg_threads.
+	 */
+	__u64 seq;
+};
+
+/*
+ * A thread's row where it lives in the thread's task storage (the loader's
+ * thread_slots): only the thread writes it, a task iterator reads the live
+ * ones (these records), and the thread's exit folds it into agg_threads.
+ */
+enum {
+	PFW_BPF_SLOT_NONE,   /* no fault counted yet */
+	PFW_BPF_SLOT_LIVE,   /* counting; the iterator reports it */
+	PFW_BPF_SLOT_FOLDED, /* the thread exited: its row is in agg_threads */
+};
+
+/* where the rows live (the loader's thread_slots): agg_threads, tp_tasks, inflight_tasks */
+enum { PFW_BPF_ROWS_HASH, PFW_BPF_ROWS_TP, PFW_BPF_ROWS_HMF };
+
+struct pfw_bpf_thread_slot {
+	__u64 id; /* tgid << 32 | tid as pfwatch reports them */
+	__u32 state;
+	__u32 pad;
+	struct pfw_bpf_thread row;
 };
 
 /*
@@ -124,7 +152,8 @@ struct pfw_bpf_chunk {
 };
 
 _Static_assert(sizeof(struct pfw_bpf_event) == 96 + 8 * PFW_BPF_MAX_STACK, "wire layout");
-_Static_assert(sizeof(struct pfw_bpf_thread) == 120, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_thread) == 128, "wire layout");
+_Static_assert(sizeof(struct pfw_bpf_thread_slot) == 144, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file_key) == 16, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_file) == 80, "wire layout");
 _Static_assert(sizeof(struct pfw_bpf_chunk_key) == 24, "wire layout");
