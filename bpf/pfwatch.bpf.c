@@ -1038,6 +1038,11 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 	if (!in || !hmf_attempt_ends(&in->in_call, &in->retried, ret))
 		return;
 	f.kind = HMF_KIND(ret, in->flags);
+	/* not reported (a minor fault of a majors-only run): no clock read, no copy */
+	if (!hmf_reported(ret, f.kind)) {
+		inflight_done(in);
+		return;
+	}
 	f.addr = in->addr;
 	f.ip = in->ip;
 	f.user = in->user;
@@ -1053,8 +1058,6 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 	}
 	id = in->id;
 	inflight_done(in);
-	if (!hmf_reported(ret, f.kind))
-		return;
 	/* inflight_task: in is the first member of the task's struct hmf_task */
 	fault_done(ctx, &f, id, agg,
 		   thread_slots == PFW_BPF_ROWS_HMF ? &((struct hmf_task *)in)->slot : NULL);
