@@ -134,14 +134,25 @@ med() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) 
 		done
 	done
 	echo
-	echo "Per program (pfwatch; ns per run, runs in one storm), medians:"
+	echo "Per program (ns per run, runs in one storm), medians; a program one binary"
+	echo "does not load has no value in its column:"
 	echo
-	echo "| mode | configuration | program | ns/run | runs |"
-	echo "|---|---|---|---|---|"
-	awk '$1 == "prog" && $4 == "pfwatch" { print $2, $3, $5 }' "$tmp/runs" | sort -u |
+	if [ -n "$base" ]; then
+		echo "| mode | configuration | program | pfwatch ns/run | baseline ns/run | pfwatch runs |"
+		echo "|---|---|---|---|---|---|"
+	else
+		echo "| mode | configuration | program | ns/run | runs |"
+		echo "|---|---|---|---|---|"
+	fi
+	awk '$1 == "prog" { print $2, $3, $5 }' "$tmp/runs" | sort -u |
 		while read -r m c p; do
 			ns=$(awk -v k="$m $c pfwatch $p" '$1 == "prog" && $2 " " $3 " " $4 " " $5 == k { print $6 }' "$tmp/runs" | med)
 			n=$(awk -v k="$m $c pfwatch $p" '$1 == "prog" && $2 " " $3 " " $4 " " $5 == k { print $7 }' "$tmp/runs" | med)
-			echo "| $m | $c | $p | $ns | $n |"
+			if [ -n "$base" ]; then
+				b=$(awk -v k="$m $c base $p" '$1 == "prog" && $2 " " $3 " " $4 " " $5 == k { print $6 }' "$tmp/runs" | med)
+				echo "| $m | $c | $p | ${ns:--} | ${b:--} | ${n:--} |"
+			else
+				echo "| $m | $c | $p | $ns | $n |"
+			fi
 		done
 } | if [ -n "$out" ]; then cat >"$out"; else cat; fi
