@@ -27,3 +27,15 @@ wl_tids() {
 	sed -n 's/.*"tids":\[\(.*\)\].*/\1/p' "$pfw_tmp/wl.json" | tr '}' '\n' |
 		sed -n 's/.*"tid":\([0-9]*\).*"touched":\([0-9]*\).*/\1 \2/p'
 }
+
+# the workload's threads whose row in FILE (tid, major per line) does not
+# hold the pages the thread touched, as a list of reasons
+thread_rows_bad() { # file
+	for _line in $(wl_tids | tr ' ' ':'); do
+		_tid=${_line%%:*}
+		_want=${_line#*:}
+		_got=$(awk -F'\t' -v t="$_tid" '$1 == t {print $2}' "$1")
+		[ "$_got" = "$_want" ] ||
+			printf ' tid %s: %s majors, touched %s;' "$_tid" "${_got:-no row}" "$_want"
+	done
+}

@@ -12,17 +12,6 @@ diag "bpf attach mode: $pfw_attach"
 
 pages=1024
 
-# the workload's threads whose row in $pfw_tmp/threads (tid, major) does not
-# hold the pages the thread touched, as a list of reasons
-thread_rows_bad() {
-	for line in $(wl_tids | tr ' ' ':'); do
-		tid=${line%%:*}
-		want=${line#*:}
-		got=$(awk -F'\t' -v t="$tid" '$1 == t {print $2}' "$pfw_tmp/threads")
-		[ "$got" = "$want" ] || printf ' tid %s: %s majors, touched %s;' "$tid" "${got:-no row}" "$want"
-	done
-}
-
 bpf_run_exact sum.json $pages --view=summary
 check $? "pfwatch -b bpf --view=summary runs the workload" "$(cat "$pfw_tmp/wl.err")"
 expected=$(wl_num expected)
@@ -37,7 +26,7 @@ lat=$(echo "$row" | cut -f4)
 check $? "file row: latency measured in the kernel (total ${lat} ns)"
 
 "$JSONCHECK" get "$pfw_tmp/sum.json" thread tid major latency_total_ns >"$pfw_tmp/threads"
-bad=$(thread_rows_bad)
+bad=$(thread_rows_bad "$pfw_tmp/threads")
 [ -z "$bad" ]
 check $? "thread rows: majors = pages each thread touched" "$bad"
 
@@ -69,7 +58,7 @@ moved=$(sed -n 's/.* \([0-9]*\) rows of exited threads moved out of the kernel.*
 [ "${moved:-0}" -ge 2 ]
 check $? "exited threads' rows moved out of the kernel (${moved:-none})"
 "$JSONCHECK" get "$pfw_tmp/pr.json" thread tid major >"$pfw_tmp/threads"
-bad=$(thread_rows_bad)
+bad=$(thread_rows_bad "$pfw_tmp/threads")
 [ -z "$bad" ]
 check $? "moved rows: majors = pages each thread touched" "$bad"
 fi

@@ -30,17 +30,6 @@ t0=$(date +%s)
 pfw_trace -q -o /dev/null -- true 2>/dev/null
 settle=$((2 + 2 * ($(date +%s) - t0)))
 
-# the rows of the workload's threads in $1 (tid, major) that do not hold
-# the pages the thread touched, as a list of reasons
-rows_bad() { # threads-file
-	for line in $(wl_tids | tr ' ' ':'); do
-		tid=${line%%:*}
-		want=${line#*:}
-		got=$(awk -F'\t' -v t="$tid" '$1 == t {print $2}' "$1")
-		[ "$got" = "$want" ] || printf ' tid %s: %s majors, touched %s;' "$tid" "${got:-no row}" "$want"
-	done
-}
-
 live_run() { # label (PFW_BPF_THREAD_HASH as the caller exports it)
 	st=$pfw_tmp/$1.status
 	rm -f "$data" "$st"
@@ -72,7 +61,7 @@ live_run() { # label (PFW_BPF_THREAD_HASH as the caller exports it)
 	rc=$?
 	check $rc "$1: the workload exits 0" "exit status $rc" "$(diag_file "$pfw_tmp/wl.err")"
 	"$JSONCHECK" get "$pfw_tmp/$1.json" thread tid major >"$pfw_tmp/$1.threads"
-	bad=$(rows_bad "$pfw_tmp/$1.threads")
+	bad=$(thread_rows_bad "$pfw_tmp/$1.threads")
 	n=$(wl_tids | wc -l)
 	[ -z "$bad" ] && [ "$n" = "$threads" ]
 	check $? "$1: the $n live threads' rows hold the pages each touched" "$bad" \
