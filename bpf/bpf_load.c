@@ -255,8 +255,7 @@ static void configure_rows(struct bpf_priv *p)
 	skel->rodata->thread_slots = rows;
 	bpf_program__set_autoload(skel->progs.pfw_thread_exit, true);
 	bpf_program__set_autoload(skel->progs.pfw_thread_rows, true);
-	p->thread_slots = true;
-	pfw_session_verbose(p->s, "bpf: thread rows in task storage, read by a task iterator");
+	p->thread_slots = true; /* said once the programs load (pfw_bpf_load) */
 }
 
 static int configure(struct bpf_priv *p, char *err, size_t errlen)
@@ -434,15 +433,18 @@ int pfw_bpf_load(struct bpf_priv *p, char *err, size_t errlen)
 		p->m_targets = p->nb->maps.targets;
 		return 0;
 	}
-	p->skel = pfwatch_bpf__open();
-	if (!p->skel)
-		goto open_failed;
-	ret = configure(p, err, errlen);
-	if (ret)
-		return ret;
-	libbpf_last[0] = '\0';
-	ret = pfwatch_bpf__load(p->skel);
-	if (ret && p->thread_slots) {
+	/* twice at most: the second time without the thread rows' programs */
+	for (;;) {
+		p->skel = pfwatch_bpf__open();
+		if (!p->skel)
+			goto open_failed;
+		ret = configure(p, err, errlen);
+		if (ret)
+			return ret;
+		libbpf_last[0] = '\0';
+		ret = pfwatch_bpf__load(p->skel);
+		if (!ret || !p->thread_slots)
+			break;
 		/*
 		 * The iterator loads, its body may not: task storage in tracing
 		 * programs is 5.13, the iterator 5.8. Again with the rows in the
@@ -453,17 +455,13 @@ int pfw_bpf_load(struct bpf_priv *p, char *err, size_t errlen)
 		p->rows_refused = p->rows_why;
 		p->thread_slots = false;
 		pfwatch_bpf__destroy(p->skel);
-		p->skel = pfwatch_bpf__open();
-		if (!p->skel)
-			goto open_failed;
-		ret = configure(p, err, errlen);
-		if (ret)
-			return ret;
-		libbpf_last[0] = '\0';
-		ret = pfwatch_bpf__load(p->skel);
+		p->skel = NULL;
 	}
 	if (ret)
 		goto load_failed;
+	if (p->thread_slots)
+		pfw_session_verbose(p->s,
+				    "bpf: thread rows in task storage, read by a task iterator");
 	p->m_events = p->skel->maps.events;
 	p->m_counters = p->skel->maps.counters;
 	p->m_targets = p->skel->maps.targets;
