@@ -5,16 +5,27 @@ PFW_BACKEND=bpf
 export PFW_BACKEND
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-# run the exact workload (2 threads, disjoint slices) under pfwatch;
-# leaves $pfw_tmp/wl.json (workload summary) and $pfw_tmp/$1 (pfwatch JSON)
+# run the exact workload (2 threads, disjoint slices) under pfwatch, as
+# reap's child; leaves $pfw_tmp/wl.json (workload summary), $pfw_tmp/reap
+# (its majflt up to its exit, see wl_majflt) and $pfw_tmp/$1 (pfwatch JSON)
 bpf_run_exact() { # outfile pages pfwatch-args...
 	_out=$1
 	_pages=$2
 	shift 2
-	rm -f "$pfw_tmp/w.dat"
+	rm -f "$pfw_tmp/w.dat" "$pfw_tmp/reap"
 	pfw_trace -F all -f json -o "$pfw_tmp/$_out" "$@" -- \
-		"$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" --size=$((_pages * 4))K \
-		--threads=2 --exact --keep --json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err"
+		"$REAP" "$pfw_tmp/reap" "$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" \
+		--size=$((_pages * 4))K --threads=2 --exact --keep --json \
+		>"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err"
+}
+
+# The workload's majflt over its whole life, exit included, which is what
+# pfwatch traces: its own getrusage ("majflt" in wl.json) comes before its
+# exit path, which may take a major too (a library page another process
+# holds locked makes the retried fault count as major). The workload's pid
+# is wl_num pid.
+wl_majflt() {
+	reap_num "$pfw_tmp/reap" majflt
 }
 
 # a member of the workload's one-line JSON summary

@@ -23,17 +23,22 @@ for mode in fentry kprobe tp kprobe-nobtf; do
 		avail=$((avail + 1))
 		is_eq "$mode: --list-backends reports the forced mode" "$(json_str attach "$line")" "$mode"
 		rm -f "$pfw_tmp/w.dat"
+		# reap: the workload's majflt up to its exit, which pfwatch traces too
 		pfw_run --backend=bpf --bpf-attach=$mode -f json -o "$pfw_tmp/$mode.json" -- \
-			"$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" --size=$((pages * 4))K \
-			--exact --keep --json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err"
+			"$REAP" "$pfw_tmp/reap" "$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" \
+			--size=$((pages * 4))K --exact --keep --json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err"
 		hp=$(hexof "$pfw_tmp/w.dat")
-		"$JSONCHECK" get "$pfw_tmp/$mode.json" fault kind x:path latency_ns |
-			awk -F'\t' -v p="$hp" '$1 == "major" && $2 == p {print $3}' >"$pfw_tmp/lat"
+		wpid=$(reap_num "$pfw_tmp/reap" pid)
+		"$JSONCHECK" get "$pfw_tmp/$mode.json" fault kind pid x:path latency_ns |
+			awk -F'\t' -v w="$wpid" '$1 == "major" && $2 == w' >"$pfw_tmp/maj"
+		awk -F'\t' -v p="$hp" '$3 == p {print $4}' "$pfw_tmp/maj" >"$pfw_tmp/lat"
 		got=$(wc -l <"$pfw_tmp/lat")
+		all=$(wc -l <"$pfw_tmp/maj")
 		nolat=$(grep -c -v '^[0-9][0-9]*$' "$pfw_tmp/lat")
-		[ "$got" = "$(wl_num expected)" ] && [ "$got" = "$(wl_num majflt)" ] && [ "$nolat" = 0 ]
-		check $? "$mode: $got majors on the file = ru_majflt $(wl_num majflt), all with latency" \
-			"$nolat without latency; $(cat "$pfw_tmp/wl.err")"
+		kmaj=$(reap_num "$pfw_tmp/reap" majflt)
+		[ "$got" = "$(wl_num expected)" ] && [ "$all" = "$kmaj" ] && [ "$nolat" = 0 ]
+		check $? "$mode: $got majors on the file, all with latency; the workload's $all = its majflt $kmaj" \
+			"expected $(wl_num expected) on the file; $nolat without latency; $(cat "$pfw_tmp/wl.err")"
 		is_eq "$mode: run record names the mode" "$(json_last "$pfw_tmp/$mode.json" run x:attach)" \
 			"$(hexof $mode)"
 		;;

@@ -188,12 +188,13 @@ require_binaries() {
 	[ -x "$PFWATCH" ] || bail "$PFWATCH is not an executable"
 	[ -x "$PFWATCH_WORKLOAD" ] || bail "$PFWATCH_WORKLOAD is not an executable"
 	pfw_testbin=${PFW_TESTBIN:-${top_builddir:-.}/tests/integration}
-	for _h in faulter jsoncheck runas; do
+	for _h in faulter jsoncheck runas reap; do
 		[ -x "$pfw_testbin/$_h" ] || bail "helper $pfw_testbin/$_h is not built (make check builds it)"
 	done
 	JSONCHECK=$pfw_testbin/jsoncheck
 	FAULTER=$pfw_testbin/faulter
 	RUNAS=$pfw_testbin/runas
+	REAP=$pfw_testbin/reap
 }
 
 # The value of a string member of a one-line JSON object (no nesting).
@@ -315,6 +316,11 @@ json_last() { # file record field
 # majflt of a live process, from /proc/PID/stat (comm may hold spaces)
 proc_majflt() { # pid
 	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $10}'
+}
+
+# a value of a report that reap wrote (pid, majflt, minflt, status)
+reap_num() { # report key
+	sed -n "s/^$2 //p" "$1" 2>/dev/null
 }
 
 hexof() {
