@@ -58,34 +58,37 @@ refused() { # description status errfile
 # --- 1-5: pfwatch -- COMMAND inside the namespace ---
 # shellcheck disable=SC2046,SC2086
 $ns "$PFWATCH" --backend="$pfw_backend" $(pfw_attach_opts) -f json -o "$pfw_tmp/a.json" \
-	-- "$PFWATCH_WORKLOAD" $args >"$pfw_tmp/a.wl" 2>"$pfw_tmp/a.err"
+	-- "$REAP" "$pfw_tmp/reap" "$PFWATCH_WORKLOAD" $args >"$pfw_tmp/a.wl" 2>"$pfw_tmp/a.err"
 st=$?
 if [ $avail = 1 ]; then
 	check $st "COMMAND in a $what: exit 0" "exit $st" "$(diag_file "$pfw_tmp/a.err")"
 	touched=$(sed -n 's/.*"touched":\([0-9]*\),"expected".*/\1/p' "$pfw_tmp/a.wl")
 	wpid=$(sed -n 's/^{"pid":\([0-9]*\),.*/\1/p' "$pfw_tmp/a.wl")
 	wtid=$(sed -n 's/.*"tids":\[{"tid":\([0-9]*\),.*/\1/p' "$pfw_tmp/a.wl")
-	# the run holds every major of the workload's process, which may take
-	# one of its own beside the file's (a text page read back in): the
-	# kernel's majflt is the truth for the run and the thread, the pages
-	# touched for the file
-	majflt=$(sed -n 's/.*"majflt":\([0-9]*\),"minflt".*/\1/p' "$pfw_tmp/a.wl")
+	# the workload's threads hold every major of its process, which may
+	# take one of its own beside the file's (a text page read back in, a
+	# retried fault at its exit): the kernel's majflt to its exit (reap, its
+	# parent, reads it) is the truth for the process and the thread's own
+	# for the thread, the pages touched for the file
+	majflt=$(reap_num "$pfw_tmp/reap" majflt)
 	tmaj=$(sed -n 's/.*"tids":\[{[^}]*"thread_majflt":\([0-9]*\),.*/\1/p' "$pfw_tmp/a.wl")
-	is_num_eq "COMMAND in a $what: run major = the workload's majflt" \
-		"$(json_last "$pfw_tmp/a.json" run major)" "${majflt:-?}"
+	is_num_eq "COMMAND in a $what: the workload's thread rows = its majflt" \
+		"$("$JSONCHECK" get "$pfw_tmp/a.json" thread pid major |
+			awk -F'\t' -v p="${wpid:-x}" '$1 == p {m += $2} END {print m + 0}')" "${majflt:-?}"
 	is_eq "COMMAND in a $what: the touching thread's row, with its pid as the namespace sees it" \
 		"$(thread_of "$pfw_tmp/a.json" "$wtid")" "$wpid ${tmaj:-?}"
 	is_num_eq "COMMAND in a $what: the data file's row" \
 		"$("$JSONCHECK" get "$pfw_tmp/a.json" file path major |
 			awk -v p="$data" '$1 == p {print $2}')" "${touched:-?}"
-	# pfwatch is pid 1 there and forked the workload: pid 2, never the kernel's
-	is_num_eq "COMMAND in a $what: the workload is pid 2 of the namespace" "$wpid" 2
+	# pfwatch is pid 1 there and forked reap, pid 2, which forked the
+	# workload: pid 3, never the kernel's
+	is_num_eq "COMMAND in a $what: the workload is pid 3 of the namespace" "$wpid" 3
 else
 	refused "COMMAND in a $what" $st "$pfw_tmp/a.err"
 	skip "COMMAND in a $what: run major" "$pfw_backend unavailable there"
 	skip "COMMAND in a $what: thread row" "$pfw_backend unavailable there"
 	skip "COMMAND in a $what: file row" "$pfw_backend unavailable there"
-	skip "COMMAND in a $what: pid 2" "$pfw_backend unavailable there"
+	skip "COMMAND in a $what: pid 3" "$pfw_backend unavailable there"
 fi
 
 # --- 6-8: the COMMAND in a pid namespace of its own, nested in pfwatch's ---
