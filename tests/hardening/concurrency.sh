@@ -17,8 +17,9 @@ done
 plan $(($(echo $pairs | wc -w) + 1))
 
 one() { # backend tag: 1 MiB, 256 pages, 2 ms between accesses so the runs overlap
-	pfw_run -b "$1" -f json --view=summary -o "$pfw_tmp/$2.json" -- "$PFWATCH_WORKLOAD" --exact \
-		--size=1M --delay=2000 --file="$pfw_tmp/$2.dat" --json >"$pfw_tmp/$2.w" 2>"$pfw_tmp/$2.err"
+	pfw_run -b "$1" -f json --view=summary -o "$pfw_tmp/$2.json" -- "$REAP" "$pfw_tmp/$2.reap" \
+		"$PFWATCH_WORKLOAD" --exact --size=1M --delay=2000 --file="$pfw_tmp/$2.dat" --json \
+		>"$pfw_tmp/$2.w" 2>"$pfw_tmp/$2.err"
 }
 
 file_major() { # json path
@@ -37,15 +38,16 @@ for p in $pairs; do
 	sb=$?
 	why=
 	for t in A B; do
-		want=$(sed -n 's/.*"majflt":\([0-9]*\).*/\1/p' "$pfw_tmp/$t.w")
+		want=$(reap_total "$pfw_tmp/$t.reap")
 		got=$(json_last "$pfw_tmp/$t.json" run major)
 		mine=$(file_major "$pfw_tmp/$t.json" "$pfw_tmp/$t.dat")
 		other=A
 		[ $t = A ] && other=B
 		theirs=$(file_major "$pfw_tmp/$t.json" "$pfw_tmp/$other.dat")
 		# the run holds the process's every major (a text page read back in
-		# beside the file's): the run is its majflt, the file its 256 pages
-		[ "$got" = "$want" ] && [ "$mine" = 256 ] || why="$why $t: run major '$got', workload majflt '$want', file major '$mine' (want 256);"
+		# beside the file's, or at its exit), and reap's: the run is their
+		# majflt, the file its 256 pages
+		[ "$got" = "$want" ] && [ "$mine" = 256 ] || why="$why $t: run major '$got', majflt of the workload and reap '$want', file major '$mine' (want 256);"
 		[ -z "$theirs" ] || why="$why $t saw $theirs faults of the other run's file;"
 	done
 	[ "$sa$sb" = 00 ] || why="$why exit $sa/$sb;"

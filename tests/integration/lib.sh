@@ -318,9 +318,18 @@ proc_majflt() { # pid
 	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $10}'
 }
 
-# a value of a report that reap wrote (pid, majflt, minflt, status)
+# a value of a report that reap wrote (pid, majflt, minflt, status, reaper,
+# reaper_majflt)
 reap_num() { # report key
 	sed -n "s/^$2 //p" "$1" 2>/dev/null
+}
+
+# the majors of reap's whole tree, what pfwatch -- reap ... counts in all:
+# the workload's to its exit and reap's own
+reap_total() { # report
+	_m=$(reap_num "$1" majflt)
+	_r=$(reap_num "$1" reaper_majflt)
+	[ -n "$_m" ] && [ -n "$_r" ] && echo $((_m + _r))
 }
 
 hexof() {

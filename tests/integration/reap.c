@@ -15,10 +15,13 @@
  * REPORT first holds "pid N" (written before PROGRAM is executed, so a
  * reader who sees PROGRAM's own output sees the pid too), then, once the
  * child is reaped, "pid N", "majflt N", "minflt N" and "status N" lines
- * (status as the shell gives it: the exit code, or 128 + the signal). Both
- * versions are written whole and renamed into place. reap exits with that
- * status; the child dies with reap (PR_SET_PDEATHSIG) so a killed test
- * leaves nothing behind.
+ * (status as the shell gives it: the exit code, or 128 + the signal), and
+ * reap's own "reaper PID" and "reaper_majflt N": a tracer of reap's whole
+ * tree counts majflt + reaper_majflt. reap's count is final: it leaves by
+ * _exit() right after it, so no exit handler (a sanitizer's leak check)
+ * runs in user space after it. Both versions of REPORT are written whole
+ * and renamed into place. reap exits with the child's status; the child
+ * dies with reap (PR_SET_PDEATHSIG) so a killed test leaves nothing behind.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,7 +55,7 @@ static int write_report(const char *path, const char *text)
 int main(int argc, char **argv)
 {
 	int go[2], status, code;
-	struct rusage ru;
+	struct rusage ru, self;
 	char text[256], c;
 	pid_t pid, parent = getpid();
 
@@ -98,11 +101,14 @@ int main(int argc, char **argv)
 		}
 	}
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	snprintf(text, sizeof(text), "pid %d\nmajflt %ld\nminflt %ld\nstatus %d\n", (int)pid,
-		 ru.ru_majflt, ru.ru_minflt, code);
+	/* what runs after this (the report, as the pid's was) has run before */
+	getrusage(RUSAGE_SELF, &self);
+	snprintf(text, sizeof(text),
+		 "pid %d\nmajflt %ld\nminflt %ld\nstatus %d\nreaper %d\nreaper_majflt %ld\n",
+		 (int)pid, ru.ru_majflt, ru.ru_minflt, code, (int)parent, self.ru_majflt);
 	if (write_report(argv[1], text)) {
 		fprintf(stderr, "reap: cannot write %s: %s\n", argv[1], strerror(errno));
-		return 126;
+		_exit(126);
 	}
-	return code;
+	_exit(code);
 }
