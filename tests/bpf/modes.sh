@@ -28,16 +28,15 @@ for mode in fentry kprobe tp kprobe-nobtf; do
 			"$REAP" "$pfw_tmp/reap" "$PFWATCH_WORKLOAD" --file="$pfw_tmp/w.dat" \
 			--size=$((pages * 4))K --exact --keep --json >"$pfw_tmp/wl.json" 2>"$pfw_tmp/wl.err"
 		hp=$(hexof "$pfw_tmp/w.dat")
-		wpid=$(reap_num "$pfw_tmp/reap" pid)
-		"$JSONCHECK" get "$pfw_tmp/$mode.json" fault kind pid x:path latency_ns |
-			awk -F'\t' -v w="$wpid" '$1 == "major" && $2 == w' >"$pfw_tmp/maj"
-		awk -F'\t' -v p="$hp" '$3 == p {print $4}' "$pfw_tmp/maj" >"$pfw_tmp/lat"
+		"$JSONCHECK" get "$pfw_tmp/$mode.json" fault kind x:path latency_ns |
+			awk -F'\t' '$1 == "major"' >"$pfw_tmp/maj"
+		awk -F'\t' -v p="$hp" '$2 == p {print $3}' "$pfw_tmp/maj" >"$pfw_tmp/lat"
 		got=$(wc -l <"$pfw_tmp/lat")
 		all=$(wc -l <"$pfw_tmp/maj")
 		nolat=$(grep -c -v '^[0-9][0-9]*$' "$pfw_tmp/lat")
-		kmaj=$(reap_num "$pfw_tmp/reap" majflt)
+		kmaj=$(reap_total "$pfw_tmp/reap")
 		[ "$got" = "$(wl_num expected)" ] && [ "$all" = "$kmaj" ] && [ "$nolat" = 0 ]
-		check $? "$mode: $got majors on the file, all with latency; the workload's $all = its majflt $kmaj" \
+		check $? "$mode: $got majors on the file, all with latency; the run's $all = its majflt $kmaj" \
 			"expected $(wl_num expected) on the file; $nolat without latency; $(cat "$pfw_tmp/wl.err")"
 		is_eq "$mode: run record names the mode" "$(json_last "$pfw_tmp/$mode.json" run x:attach)" \
 			"$(hexof $mode)"
