@@ -167,6 +167,7 @@ struct {
 struct fault {
 	__u64 addr;
 	__u64 ip;
+	__u64 now; /* the completion's clock read, 0 if none (fill_record()) */
 	__u64 latency_ns;
 	__u64 ino;
 	__u64 offset;
@@ -359,7 +360,7 @@ static __always_inline void fill_event(struct pfw_bpf_event *ev, struct fault *f
 		flags |= PFW_BPF_F_NOVMA;
 	if (f->has_latency)
 		flags |= PFW_BPF_F_LATENCY;
-	fill_record(ev, id, f->addr, f->ip, f->latency_ns, f->kind, flags);
+	fill_record(ev, id, f->addr, f->ip, f->now, f->latency_ns, f->kind, flags);
 	ev->ino = f->ino;
 	ev->offset = f->offset;
 	ev->dev = f->dev;
@@ -908,7 +909,8 @@ static __always_inline int tp_done(struct bpf_perf_event_data *ctx, __u32 kind, 
 	st = bpf_task_storage_get(&tp_tasks, task, 0, 0);
 	if (measure_latency && st && st->entry_ts && st->entry_addr == f.addr) {
 		id = st->entry_id;
-		f.latency_ns = bpf_ktime_get_ns() - st->entry_ts;
+		f.now = bpf_ktime_get_ns();
+		f.latency_ns = f.now - st->entry_ts;
 		f.has_latency = 1;
 		st->entry_ts = 0;
 	} else {
@@ -1053,7 +1055,8 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 	f.has_file = in->has_file;
 	f.shmem = in->shmem;
 	if (measure_latency) {
-		f.latency_ns = bpf_ktime_get_ns() - in->first_ts;
+		f.now = bpf_ktime_get_ns();
+		f.latency_ns = f.now - in->first_ts;
 		f.has_latency = 1;
 	}
 	id = in->id;

@@ -185,12 +185,15 @@ static __always_inline struct pfw_bpf_event *scratch_event(void)
 /*
  * @ev as the record of a fault (or, kprobe-nobtf, of an mmap) by @id
  * (tgid << 32 | tid), but its file (ino, offset, dev, gen, pad: the
- * caller's, so the stores of one 8-byte word stay together); no stack yet
+ * caller's, so the stores of one 8-byte word stay together); no stack yet.
+ * @now: the completion's clock read that measured the latency, so the
+ * record's time is that same instant (time - latency = the fault's start)
+ * and a streamed fault pays one clock read, not two; 0 reads the clock.
  */
 static __always_inline void fill_record(struct pfw_bpf_event *ev, __u64 id, __u64 addr, __u64 ip,
-					__u64 latency_ns, __u32 kind, __u32 flags)
+					__u64 now, __u64 latency_ns, __u32 kind, __u32 flags)
 {
-	ev->time_ns = bpf_ktime_get_ns();
+	ev->time_ns = now ? now : bpf_ktime_get_ns();
 	ev->addr = addr;
 	ev->ip = ip;
 	ev->latency_ns = latency_ns;

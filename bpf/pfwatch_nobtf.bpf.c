@@ -41,7 +41,7 @@ static __always_inline bool wanted(void)
 	return target_listed(bpf_get_current_pid_tgid() >> 32) && filters_pass();
 }
 
-static __always_inline void emit(void *ctx, __u64 addr, __u64 ip, __u64 lat, __u32 kind,
+static __always_inline void emit(void *ctx, __u64 addr, __u64 ip, __u64 now, __u64 lat, __u32 kind,
 				 __u32 flags)
 {
 	struct pfw_bpf_event *ev = scratch_event();
@@ -49,7 +49,7 @@ static __always_inline void emit(void *ctx, __u64 addr, __u64 ip, __u64 lat, __u
 
 	if (!ev)
 		return;
-	fill_record(ev, id, addr, ip, lat, kind, flags);
+	fill_record(ev, id, addr, ip, now, lat, kind, flags);
 	/* no file identity: user space names the file by the address */
 	ev->ino = 0;
 	ev->offset = 0;
@@ -99,7 +99,7 @@ int BPF_KRETPROBE(pfw_nb_kretprobe, unsigned int ret)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
 	__u32 kind, fl = PFW_BPF_F_ADDR | PFW_BPF_F_COMM;
-	__u64 addr, ip, lat = 0;
+	__u64 addr, ip, now = 0, lat = 0;
 
 	if (!in || !hmf_attempt_ends(&in->in_call, &in->retried, ret))
 		return 0;
@@ -109,13 +109,14 @@ int BPF_KRETPROBE(pfw_nb_kretprobe, unsigned int ret)
 	if (in->user)
 		fl |= PFW_BPF_F_USER | PFW_BPF_F_IP;
 	if (measure_latency) {
-		lat = bpf_ktime_get_ns() - in->first_ts;
+		now = bpf_ktime_get_ns();
+		lat = now - in->first_ts;
 		fl |= PFW_BPF_F_LATENCY;
 	}
 	bpf_map_delete_elem(&inflights, &tid);
 	if (!hmf_reported(ret, kind))
 		return 0;
-	emit(ctx, addr, ip, lat, kind, fl);
+	emit(ctx, addr, ip, now, lat, kind, fl);
 	return 0;
 }
 
@@ -346,6 +347,6 @@ int BPF_KRETPROBE(pfw_nb_mmap, unsigned long ret)
 		return 0;
 	if (bpf_map_lookup_elem(&mmap_calls, &tid))
 		return 0;
-	emit(ctx, ret, 0, 0, 0, PFW_BPF_F_MMAP);
+	emit(ctx, ret, 0, 0, 0, 0, PFW_BPF_F_MMAP);
 	return 0;
 }
