@@ -146,15 +146,11 @@ size_t pfw_escape_text(char *buf, size_t size, const char *s)
 	return k.len;
 }
 
-void pfw_fput_json_str(FILE *fp, const char *str)
+static void json_escape(struct sink *k, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
-	if (!s) {
-		fputs("null", fp);
-		return;
-	}
-	fputc('"', fp);
+	put(k, "\"", 1);
 	while (*s) {
 		const unsigned char *run = s;
 
@@ -166,40 +162,64 @@ void pfw_fput_json_str(FILE *fp, const char *str)
 			s += l;
 		}
 		if (s > run)
-			fwrite(run, 1, (size_t)(s - run), fp);
+			put(k, (const char *)run, (size_t)(s - run));
 		if (!*s)
 			break;
 		int l = utf8_len(s);
 
 		switch (*s) {
 		case '"':
-			fputs("\\\"", fp);
+			put(k, "\\\"", 2);
 			break;
 		case '\\':
-			fputs("\\\\", fp);
+			put(k, "\\\\", 2);
 			break;
 		case '\n':
-			fputs("\\n", fp);
+			put(k, "\\n", 2);
 			break;
 		case '\t':
-			fputs("\\t", fp);
+			put(k, "\\t", 2);
 			break;
 		case '\r':
-			fputs("\\r", fp);
+			put(k, "\\r", 2);
 			break;
 		default:
 			if (is_c1(s, l)) {
 				/* the code point, not the bytes: valid UTF-8 stays lossless */
-				fprintf(fp, "\\u00%02x", s[1]);
+				put_hex(k, "\\u00", s[1]);
 				s++;
 			} else {
 				/* control, DEL or an invalid byte: its Latin-1 code point */
-				fprintf(fp, "\\u00%02x", *s);
+				put_hex(k, "\\u00", *s);
 			}
 		}
 		s++;
 	}
-	fputc('"', fp);
+	put(k, "\"", 1);
+}
+
+void pfw_fput_json_str(FILE *fp, const char *str)
+{
+	struct sink k = {.fp = fp};
+
+	if (!str) {
+		fputs("null", fp);
+		return;
+	}
+	json_escape(&k, str);
+}
+
+size_t pfw_escape_json(char *buf, size_t size, const char *s)
+{
+	struct sink k = {.buf = buf, .size = size};
+
+	if (s)
+		json_escape(&k, s);
+	else
+		put(&k, "null", 4);
+	if (size)
+		buf[k.len < size ? k.len : size - 1] = '\0';
+	return k.len;
 }
 
 void pfw_fput_csv_str(FILE *fp, const char *s)

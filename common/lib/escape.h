@@ -21,5 +21,7 @@ void pfw_fput_text_str(FILE *fp, const char *s); /* never a raw control byte, ne
  * NULL is written as "-", like the text format's unknown field.
  */
 size_t pfw_escape_text(char *buf, size_t size, const char *s);
+/* the same for JSON: the quoted string, or null for NULL */
+size_t pfw_escape_json(char *buf, size_t size, const char *s);
 
 #endif

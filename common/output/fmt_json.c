@@ -116,14 +116,25 @@ static char *put_u64_or_null(char *p, const char *key, bool known, uint64_t v)
 	return known ? put_u64(p, v) : put_lit(p, "null");
 }
 
+/* the line's parts after the path, at most: inode, dev, offset, backing, latency, "}\n" */
+#define JSON_TAIL_MAX 192
+
 static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t rel_ns)
 {
 	FILE *fp = o->fp;
 	bool file = ev && (ev->flags & PFW_EV_FILE);
-	char buf[256], *p = buf; /* the longest fixed part is < 160 bytes */
+	char buf[1024], comm[PFW_COMM_LEN + 1], *p = buf;
+	size_t room, n;
+	bool stack;
 
 	if (!ev)
 		return;
+	stack = (o->frames && o->nr_frames) || (ev->nr_stack && ev->stack);
+	/*
+	 * One fwrite() per line: the fixed parts and the escaped strings go
+	 * into @buf (a storm's lines are ~230 bytes); only a path that does
+	 * not fit is written on its own.
+	 */
 	p = put_lit(p, "{\"record\":\"fault\",\"time_ns\":");
 	p = put_u64(p, rel_ns);
 	p = put_lit(p, ",\"pid\":");
@@ -131,18 +142,28 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	p = put_lit(p, ",\"tid\":");
 	p = put_i32(p, ev->tid);
 	p = put_lit(p, ",\"comm\":");
-	fwrite(buf, 1, (size_t)(p - buf), fp);
-	comm_str(fp, ev->comm, ev->flags & PFW_EV_COMM);
-	p = put_lit(buf, ",\"kind\":\"");
+	memcpy(comm, ev->comm, PFW_COMM_LEN);
+	comm[PFW_COMM_LEN] = '\0';
+	/* at most 6 bytes for each of 15, and the quotes: it fits */
+	p += pfw_escape_json(p, sizeof(buf) - (size_t)(p - buf),
+			     ev->flags & PFW_EV_COMM ? comm : NULL);
+	p = put_lit(p, ",\"kind\":\"");
 	p = put_lit(p, pfw_kind_name(ev->kind));
 	p = put_lit(p, "\",\"addr\":");
 	p = ev->flags & PFW_EV_ADDR ? put_hex_str(p, ev->addr) : put_lit(p, "null");
 	p = put_lit(p, ",\"ip\":");
 	p = ev->flags & PFW_EV_IP ? put_hex_str(p, ev->ip) : put_lit(p, "null");
 	p = put_lit(p, ",\"path\":");
-	fwrite(buf, 1, (size_t)(p - buf), fp);
-	pfw_fput_json_str(fp, ev->path);
-	p = put_u64_or_null(buf, ",\"inode\":", file, ev->inode);
+	room = sizeof(buf) - (size_t)(p - buf) - JSON_TAIL_MAX;
+	n = pfw_escape_json(p, room, ev->path);
+	if (n < room) {
+		p += n;
+	} else {
+		fwrite(buf, 1, (size_t)(p - buf), fp);
+		pfw_fput_json_str(fp, ev->path);
+		p = buf;
+	}
+	p = put_u64_or_null(p, ",\"inode\":", file, ev->inode);
 	if (file) {
 		p = put_lit(p, ",\"dev\":\"");
 		p = put_u64(p, ev->dev_major);
@@ -162,6 +183,11 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 		p = put_lit(p, "null");
 	}
 	p = put_u64_or_null(p, ",\"latency_ns\":", ev->flags & PFW_EV_LATENCY, ev->latency_ns);
+	if (!stack) {
+		p = put_lit(p, "}\n");
+		fwrite(buf, 1, (size_t)(p - buf), fp);
+		return;
+	}
 	fwrite(buf, 1, (size_t)(p - buf), fp);
 	if (o->frames && o->nr_frames) {
 		/* "file" and "line" are an extension of SPEC's frame, present when known */

@@ -111,12 +111,15 @@ static char *put_left(char *p, const char *s, size_t n, size_t w)
 	return p;
 }
 
+/* after the path: " " OFFSET "\n" */
+#define TEXT_TAIL_MAX 32
+
 static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_t rel_ns)
 {
 	FILE *fp = o->fp;
-	char line[512], num[24], comm[PFW_COMM_LEN + 1], esc[256], *p = line;
+	char line[1024], num[24], comm[PFW_COMM_LEN + 1], esc[256], *p = line;
 	uint64_t us;
-	size_t n;
+	size_t n, room;
 
 	if (!o->header_done) {
 		if (pfw_verbose)
@@ -206,10 +209,17 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 		p = put_left(p, "-", 1, 18);
 	}
 	*p++ = ' ';
-	fwrite(line, 1, (size_t)(p - line), fp);
-	pfw_fput_text_str(fp, ev->path);
+	/* the path into the line too, for one fwrite() a line, when it fits */
+	room = sizeof(line) - (size_t)(p - line) - TEXT_TAIL_MAX;
+	n = pfw_escape_text(p, room, ev->path);
+	if (n < room) {
+		p += n;
+	} else {
+		fwrite(line, 1, (size_t)(p - line), fp);
+		pfw_fput_text_str(fp, ev->path);
+		p = line;
+	}
 	/* " %" PRIu64 "\n" or " -\n" */
-	p = line;
 	*p++ = ' ';
 	if (ev->flags & PFW_EV_FILE) {
 		p = put_right(p, num, dec(num, ev->offset), 0);

@@ -87,6 +87,13 @@ int main(void)
 		tap_is_str(JSON(cases[i].in), cases[i].json, name);
 		snprintf(name, sizeof(name), "case %zu csv", i);
 		tap_is_str(CSV(cases[i].in), cases[i].csv, name);
+		/* the buffer variants write what the stream ones do */
+		n = pfw_escape_json(big, sizeof(big), cases[i].in);
+		tap_ok(n == strlen(cases[i].json) && !strcmp(big, cases[i].json),
+		       "case %zu json, buffer", i);
+		n = pfw_escape_text(big, sizeof(big), cases[i].in);
+		tap_ok(n == strlen(cases[i].text) && !strcmp(big, cases[i].text),
+		       "case %zu text, buffer", i);
 	}
 	tap_is_str(TEXT(NULL), "-", "NULL text is '-'");
 	tap_is_str(JSON(NULL), "null", "NULL json is null");
@@ -124,5 +131,17 @@ int main(void)
 	tap_ok(n == 4 && !strcmp(buf, "\\x1"), "truncation inside an escape stays NUL-terminated");
 	n = pfw_escape_text(buf, sizeof(buf), NULL);
 	tap_ok(n == 1 && !strcmp(buf, "-"), "NULL -> '-'");
+	n = pfw_escape_json(buf, sizeof(buf), NULL);
+	tap_ok(n == 4 && !strcmp(buf, "null"), "json: NULL -> null");
+	n = pfw_escape_json(buf, sizeof(buf), big);
+	tap_ok(n == 102 && strlen(buf) == sizeof(buf) - 1 && buf[0] == '"',
+	       "pfw_escape_json truncates, returns full length");
+	n = pfw_escape_json(buf, 5, "\x1b");
+	tap_ok(n == 8 && !strcmp(buf, "\"\\u0"),
+	       "json: truncation inside an escape stays NUL-terminated");
+	memset(big, '\n', 4096);
+	big[4096] = '\0';
+	n = pfw_escape_json(NULL, 0, big);
+	tap_ok(n == 8194, "json: the length alone, of 4096 newlines");
 	return tap_done();
 }

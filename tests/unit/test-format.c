@@ -8,11 +8,13 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../tap.h"
+#include "escape.h"
 #include "output.h"
 
 #ifndef PFW_EXPECTED
@@ -182,6 +184,70 @@ static char *render(const struct pfw_format *f, unsigned what)
 	return buf;
 }
 
+/* one fault line (after the text header) of @f for @ev */
+static char *fault_line(const struct pfw_format *f, const struct pfw_event *ev)
+{
+	struct pfw_output o = {.fmt = f, .header_done = true};
+	char *buf = NULL;
+	size_t len;
+
+	o.fp = open_memstream(&buf, &len);
+	f->fault(&o, ev, 1);
+	fclose(o.fp);
+	return buf;
+}
+
+/*
+ * The encoders build a fault line in a buffer and write a path that does
+ * not fit on its own: whatever its length, the line must be the one with a
+ * one-byte path, that path's escaped form in its place.
+ */
+static void long_paths(const struct pfw_format *f, void (*esc)(FILE *, const char *),
+		       const char *name)
+{
+	static char path[4096];
+	struct pfw_event ev = events[0];
+	char *got, *one, *escaped = NULL, *at, *want = NULL;
+	size_t elen, wlen, len, bad = 0;
+	FILE *fp;
+
+	/* every other field at its longest (the sanitizer lane sees an overrun) */
+	ev.inode = ev.offset = ev.latency_ns = ev.time_ns = ev.addr = ev.ip = UINT64_MAX;
+	ev.dev_major = ev.dev_minor = UINT32_MAX;
+	ev.pid = ev.tid = INT32_MIN;
+	ev.flags |= PFW_EV_COMM | PFW_EV_ADDR | PFW_EV_IP | PFW_EV_FILE | PFW_EV_LATENCY;
+	memset(ev.comm, '\x01', sizeof(ev.comm) - 1);
+	ev.comm[sizeof(ev.comm) - 1] = '\0';
+	for (len = 1; len < sizeof(path); len += len < 1200 ? 1 : 97) {
+		memset(path, 'p', len);
+		path[len] = '\0';
+		path[len / 2] = '\n'; /* escaped: two bytes for one */
+		ev.path = "@";
+		one = fault_line(f, &ev);
+		ev.path = path;
+		got = fault_line(f, &ev);
+		fp = open_memstream(&escaped, &elen);
+		esc(fp, path);
+		fclose(fp);
+		/* "@" is the path's only "@" in the line; JSON's has its quotes around it */
+		at = strchr(one, '@');
+		fp = open_memstream(&want, &wlen);
+		if (esc == pfw_fput_json_str)
+			fprintf(fp, "%.*s%s%s", (int)(at - 1 - one), one, escaped, at + 2);
+		else
+			fprintf(fp, "%.*s%s%s", (int)(at - one), one, escaped, at + 1);
+		fclose(fp);
+		if (strcmp(got, want) && !bad++)
+			tap_diag("%s: path of %zu bytes: %.200s", name, len, got);
+		free(one);
+		free(got);
+		free(escaped);
+		free(want);
+		escaped = want = NULL;
+	}
+	tap_ok(!bad, "%s: fault lines with paths of 1 to 4095 bytes (%zu differ)", name, bad);
+}
+
 static void golden(const char *name, const char *got)
 {
 	char path[4096], *want = NULL;
@@ -284,6 +350,9 @@ int main(void)
 	s = render(&pfw_format_csv, 1 | 2);
 	tap_ok(rectangular(s, 13), "csv keeps one table per output");
 	free(s);
+
+	long_paths(&pfw_format_json, pfw_fput_json_str, "json");
+	long_paths(&pfw_format_text, pfw_fput_text_str, "text");
 
 	s = render(&pfw_format_text, 1);
 	tap_ok(!strchr(s, '\x1b') && !strchr(s, '\xff'),
