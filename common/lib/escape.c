@@ -222,6 +222,32 @@ size_t pfw_escape_json(char *buf, size_t size, const char *s)
 	return k.len;
 }
 
+static char *line_put(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s,
+		      bool json)
+{
+	size_t room = size - (size_t)(p - line) - tail;
+	size_t n = json ? pfw_escape_json(p, room, s) : pfw_escape_text(p, room, s);
+
+	if (n < room)
+		return p + n;
+	fwrite(line, 1, (size_t)(p - line), fp);
+	if (json)
+		pfw_fput_json_str(fp, s);
+	else
+		pfw_fput_text_str(fp, s);
+	return line;
+}
+
+char *pfw_line_put_json(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s)
+{
+	return line_put(fp, line, size, p, tail, s, true);
+}
+
+char *pfw_line_put_text(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s)
+{
+	return line_put(fp, line, size, p, tail, s, false);
+}
+
 void pfw_fput_csv_str(FILE *fp, const char *s)
 {
 	if (!s)

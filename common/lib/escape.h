@@ -24,4 +24,13 @@ size_t pfw_escape_text(char *buf, size_t size, const char *s);
 /* the same for JSON: the quoted string, or null for NULL */
 size_t pfw_escape_json(char *buf, size_t size, const char *s);
 
+/*
+ * A line built in @line (@size bytes) up to @p: @s escaped onto its end,
+ * @tail bytes kept free for what follows; returns the new end. Where @s
+ * does not fit, the line so far and @s go to @fp, and the line starts
+ * over (returns @line): one write per line for the common case.
+ */
+char *pfw_line_put_json(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s);
+char *pfw_line_put_text(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s);
+
 #endif

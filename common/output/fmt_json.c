@@ -124,7 +124,6 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	FILE *fp = o->fp;
 	bool file = ev && (ev->flags & PFW_EV_FILE);
 	char buf[1024], comm[PFW_COMM_LEN + 1], *p = buf;
-	size_t room, n;
 	bool stack;
 
 	if (!ev)
@@ -154,15 +153,7 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	p = put_lit(p, ",\"ip\":");
 	p = ev->flags & PFW_EV_IP ? put_hex_str(p, ev->ip) : put_lit(p, "null");
 	p = put_lit(p, ",\"path\":");
-	room = sizeof(buf) - (size_t)(p - buf) - JSON_TAIL_MAX;
-	n = pfw_escape_json(p, room, ev->path);
-	if (n < room) {
-		p += n;
-	} else {
-		fwrite(buf, 1, (size_t)(p - buf), fp);
-		pfw_fput_json_str(fp, ev->path);
-		p = buf;
-	}
+	p = pfw_line_put_json(fp, buf, sizeof(buf), p, JSON_TAIL_MAX, ev->path);
 	p = put_u64_or_null(p, ",\"inode\":", file, ev->inode);
 	if (file) {
 		p = put_lit(p, ",\"dev\":\"");

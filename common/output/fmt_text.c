@@ -119,7 +119,7 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	FILE *fp = o->fp;
 	char line[1024], num[24], comm[PFW_COMM_LEN + 1], esc[256], *p = line;
 	uint64_t us;
-	size_t n, room;
+	size_t n;
 
 	if (!o->header_done) {
 		if (pfw_verbose)
@@ -210,15 +210,7 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	}
 	*p++ = ' ';
 	/* the path into the line too, for one fwrite() a line, when it fits */
-	room = sizeof(line) - (size_t)(p - line) - TEXT_TAIL_MAX;
-	n = pfw_escape_text(p, room, ev->path);
-	if (n < room) {
-		p += n;
-	} else {
-		fwrite(line, 1, (size_t)(p - line), fp);
-		pfw_fput_text_str(fp, ev->path);
-		p = line;
-	}
+	p = pfw_line_put_text(fp, line, sizeof(line), p, TEXT_TAIL_MAX, ev->path);
 	/* " %" PRIu64 "\n" or " -\n" */
 	*p++ = ' ';
 	if (ev->flags & PFW_EV_FILE) {
