@@ -996,30 +996,30 @@ static __always_inline void inflight_done(struct inflight *in)
 	bpf_map_delete_elem(&inflights, &tid);
 }
 
-static __always_inline void hmf_enter(struct inflight *n, __u64 address, __u32 flags)
+/*
+ * @in: the entry of a fault at @address; @ts: now. Where @in is the
+ * thread's task storage (@stored) it is written in place, else it goes to
+ * the hash. A retry of the same fault keeps its first attempt's time: the
+ * latency spans every attempt.
+ */
+static __always_inline void hmf_enter(struct inflight *in, __u64 address, __u32 flags, bool stored)
 {
-	struct inflight *in;
+	struct inflight *old = stored ? in : inflight_of();
+	__u64 ts = bpf_ktime_get_ns();
 	__u32 tid;
 
-	if (inflight_task)
-		in = bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0,
-					  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	else
-		in = inflight_of();
-	n->first_ts = bpf_ktime_get_ns();
-	/* a retry of the same fault: the latency spans every attempt */
-	if (in && in->retried && in->addr == address)
-		n->first_ts = in->first_ts;
-	n->addr = address;
-	n->flags = flags;
-	n->in_call = 1;
-	if (inflight_task) {
-		if (in)
-			*in = *n;
+	if (!(old && old->retried && old->addr == address))
+		in->first_ts = ts;
+	else if (!stored)
+		in->first_ts = old->first_ts;
+	in->addr = address;
+	in->flags = flags;
+	in->in_call = 1;
+	in->retried = 0;
+	if (stored)
 		return;
-	}
 	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&inflights, &tid, n, BPF_ANY);
+	bpf_map_update_elem(&inflights, &tid, in, BPF_ANY);
 }
 
 static __always_inline void hmf_gup(void)
@@ -1067,24 +1067,6 @@ static __always_inline void hmf_exit(void *ctx, __u32 ret, bool agg)
 }
 
 /*
- * wanted() for handle_mm_fault()'s entry. As tp_entry() does: without
- * --comm and --cgroup, a task whose fault was wanted once (its in-flight
- * storage exists and holds an id; only wanted tasks get one) is wanted
- * now; its id is asked again (a thread that execs takes its leader's tid).
- */
-static __always_inline bool hmf_wanted(__u64 *id)
-{
-	struct inflight *in;
-
-	if (inflight_task && !filter_comm && !cgroup_id) {
-		in = bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0, 0);
-		if (in && in->id)
-			return current_id(id);
-	}
-	return wanted(id);
-}
-
-/*
  * @p->@field, read directly through a BTF pointer (@typed: fentry, whose
  * arguments the verifier types) or with a CO-RE probe read (kprobe). @typed
  * is a constant of the calling program: clang keeps one of the two, and
@@ -1092,38 +1074,79 @@ static __always_inline bool hmf_wanted(__u64 *id)
  */
 #define KREAD(typed, p, field) ((typed) ? (p)->field : BPF_CORE_READ(p, field))
 
-/* handle_mm_fault()'s entry, fentry's or kprobe's: who, where, and the file */
-static __always_inline int hmf_entry(struct vm_area_struct *vma, __u64 address, __u32 flags,
-				     struct pt_regs___btf *regs, bool typed)
+/* @in: who (@id) faults where (@regs, @vma at @address), read at the entry */
+static __always_inline void hmf_capture(struct inflight *in, __u64 id, struct vm_area_struct *vma,
+					__u64 address, struct pt_regs___btf *regs, bool typed)
 {
-	struct inflight in = {};
 	struct super_block *sb;
 	struct inode *inode;
 	struct file *file;
+
+	in->id = id;
+	in->user = 0;
+	in->ip = 0;
+	if ((KREAD(typed, regs, cs) & 3) == 3) {
+		in->user = 1;
+		in->ip = KREAD(typed, regs, ip);
+	}
+	file = KREAD(typed, vma, vm_file);
+	if (!file) {
+		in->has_file = 0;
+		in->shmem = 0;
+		in->ino = 0;
+		in->gen = 0;
+		in->dev = 0;
+		in->offset = 0;
+		return;
+	}
+	inode = KREAD(typed, file, f_inode);
+	sb = KREAD(typed, inode, i_sb);
+	in->ino = KREAD(typed, inode, i_ino);
+	in->gen = KREAD(typed, inode, i_generation);
+	in->dev = KREAD(typed, sb, s_dev);
+	in->shmem = KREAD(typed, sb, s_magic) == TMPFS_MAGIC;
+	in->offset = ((__u64)KREAD(typed, vma, vm_pgoff) << PFW_PAGE_SHIFT) +
+		     ((address & PFW_PAGE_MASK) - KREAD(typed, vma, vm_start));
+	in->has_file = 1;
+}
+
+/*
+ * handle_mm_fault()'s entry, fentry's or kprobe's: who, where, and the
+ * file. In task storage one lookup serves twice: as tp_entry() does,
+ * without --comm and --cgroup a task whose fault was wanted once (its
+ * storage exists and holds an id; only wanted tasks get one) is wanted
+ * now, its id asked again (a thread that execs takes its leader's tid);
+ * and the entry is written there in place (bench/: every fault pays it,
+ * also the minor faults a majors-only run does not report).
+ */
+static __always_inline int hmf_entry(struct vm_area_struct *vma, __u64 address, __u32 flags,
+				     struct pt_regs___btf *regs, bool typed)
+{
+	struct inflight n = {}, *in = NULL;
+	__u64 id;
 
 	if (!regs) {
 		hmf_gup();
 		return 0;
 	}
-	if (!hmf_wanted(&in.id))
+	if (inflight_task)
+		in = bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0, 0);
+	if (in && in->id && !filter_comm && !cgroup_id) {
+		if (!current_id(&id))
+			return 0;
+	} else {
+		if (!wanted(&id))
+			return 0;
+		if (inflight_task && !in)
+			in = bpf_task_storage_get(&inflight_tasks, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	}
+	if (!inflight_task)
+		in = &n;
+	if (!in)
 		return 0;
-	if ((KREAD(typed, regs, cs) & 3) == 3) {
-		in.user = 1;
-		in.ip = KREAD(typed, regs, ip);
-	}
-	file = KREAD(typed, vma, vm_file);
-	if (file) {
-		inode = KREAD(typed, file, f_inode);
-		sb = KREAD(typed, inode, i_sb);
-		in.ino = KREAD(typed, inode, i_ino);
-		in.gen = KREAD(typed, inode, i_generation);
-		in.dev = KREAD(typed, sb, s_dev);
-		in.shmem = KREAD(typed, sb, s_magic) == TMPFS_MAGIC;
-		in.offset = ((__u64)KREAD(typed, vma, vm_pgoff) << PFW_PAGE_SHIFT) +
-			    ((address & PFW_PAGE_MASK) - KREAD(typed, vma, vm_start));
-		in.has_file = 1;
-	}
-	hmf_enter(&in, address, flags);
+	hmf_capture(in, id, vma, address, regs, typed);
+	hmf_enter(in, address, flags, inflight_task);
 	return 0;
 }
 
