@@ -997,7 +997,7 @@ static __always_inline void inflight_done(struct inflight *in)
 }
 
 /*
- * @in: the entry of a fault at @address; @ts: now. Where @in is the
+ * @in: the entry of a fault at @address, stamped now. Where @in is the
  * thread's task storage (@stored) it is written in place, else it goes to
  * the hash. A retry of the same fault keeps its first attempt's time: the
  * latency spans every attempt.
