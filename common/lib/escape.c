@@ -94,6 +94,11 @@ static void text_escape(struct sink *k, const char *str)
 
 		/* copy the longest run of printable, valid characters at once */
 		for (;;) {
+			/* printable ASCII, the common byte, needs no UTF-8 look */
+			if (*s >= 0x20 && *s < 0x7f && *s != '\\') {
+				s++;
+				continue;
+			}
 			int l = utf8_len(s);
 
 			if (!l || *s < 0x20 || *s == 0x7f || *s == '\\' || is_c1(s, l))
@@ -155,6 +160,10 @@ static void json_escape(struct sink *k, const char *str)
 		const unsigned char *run = s;
 
 		for (;;) {
+			if (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\') {
+				s++;
+				continue;
+			}
 			int l = utf8_len(s);
 
 			if (!l || *s < 0x20 || *s == 0x7f || *s == '"' || *s == '\\' || is_c1(s, l))
@@ -222,11 +231,46 @@ size_t pfw_escape_json(char *buf, size_t size, const char *s)
 	return k.len;
 }
 
-static char *line_put(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s,
-		      bool json)
+static size_t escape_memo(struct pfw_esc_memo *m, char *buf, size_t size, const char *s, bool json)
+{
+	size_t len = 0, n;
+
+	if (m && s) {
+		len = strlen(s);
+		if (m->valid && m->json == json && m->src_len == len && !memcmp(m->src, s, len) &&
+		    m->esc_len < size) {
+			memcpy(buf, m->esc, m->esc_len + 1);
+			return m->esc_len;
+		}
+	}
+	n = json ? pfw_escape_json(buf, size, s) : pfw_escape_text(buf, size, s);
+	/* only what was escaped whole, and fits the memo */
+	if (m && s && len < sizeof(m->src) && n < size && n < sizeof(m->esc)) {
+		memcpy(m->src, s, len);
+		m->src_len = len;
+		memcpy(m->esc, buf, n + 1);
+		m->esc_len = n;
+		m->json = json;
+		m->valid = true;
+	}
+	return n;
+}
+
+size_t pfw_escape_json_memo(struct pfw_esc_memo *m, char *buf, size_t size, const char *s)
+{
+	return escape_memo(m, buf, size, s, true);
+}
+
+size_t pfw_escape_text_memo(struct pfw_esc_memo *m, char *buf, size_t size, const char *s)
+{
+	return escape_memo(m, buf, size, s, false);
+}
+
+static char *line_put(FILE *fp, struct pfw_esc_memo *m, char *line, size_t size, char *p,
+		      size_t tail, const char *s, bool json)
 {
 	size_t room = size - (size_t)(p - line) - tail;
-	size_t n = json ? pfw_escape_json(p, room, s) : pfw_escape_text(p, room, s);
+	size_t n = escape_memo(m, p, room, s, json);
 
 	if (n < room)
 		return p + n;
@@ -238,14 +282,16 @@ static char *line_put(FILE *fp, char *line, size_t size, char *p, size_t tail, c
 	return line;
 }
 
-char *pfw_line_put_json(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s)
+char *pfw_line_put_json(FILE *fp, struct pfw_esc_memo *m, char *line, size_t size, char *p,
+			size_t tail, const char *s)
 {
-	return line_put(fp, line, size, p, tail, s, true);
+	return line_put(fp, m, line, size, p, tail, s, true);
 }
 
-char *pfw_line_put_text(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s)
+char *pfw_line_put_text(FILE *fp, struct pfw_esc_memo *m, char *line, size_t size, char *p,
+			size_t tail, const char *s)
 {
-	return line_put(fp, line, size, p, tail, s, false);
+	return line_put(fp, m, line, size, p, tail, s, false);
 }
 
 void pfw_fput_csv_str(FILE *fp, const char *s)

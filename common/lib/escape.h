@@ -9,6 +9,7 @@
 #ifndef PFW_ESCAPE_H
 #define PFW_ESCAPE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 void pfw_fput_json_str(FILE *fp, const char *s); /* writes the quotes too */
@@ -25,12 +26,32 @@ size_t pfw_escape_text(char *buf, size_t size, const char *s);
 size_t pfw_escape_json(char *buf, size_t size, const char *s);
 
 /*
- * A line built in @line (@size bytes) up to @p: @s escaped onto its end,
- * @tail bytes kept free for what follows; returns the new end. Where @s
- * does not fit, the line so far and @s go to @fp, and the line starts
- * over (returns @line): one write per line for the common case.
+ * The last string escaped, and its escaping: a stream's paths and command
+ * names repeat line after line (one file, one thread faulting), and a
+ * compare and a copy cost less than escaping each byte again. Keyed by the
+ * string's bytes, never its address. All zeroes is an empty memo.
  */
-char *pfw_line_put_json(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s);
-char *pfw_line_put_text(FILE *fp, char *line, size_t size, char *p, size_t tail, const char *s);
+#define PFW_ESC_MEMO_MAX 256
+struct pfw_esc_memo {
+	bool valid, json;
+	size_t src_len, esc_len;
+	char src[PFW_ESC_MEMO_MAX];
+	char esc[PFW_ESC_MEMO_MAX];
+};
+/* pfw_escape_json()/_text() through @m (NULL: none), with their results */
+size_t pfw_escape_json_memo(struct pfw_esc_memo *m, char *buf, size_t size, const char *s);
+size_t pfw_escape_text_memo(struct pfw_esc_memo *m, char *buf, size_t size, const char *s);
+
+/*
+ * A line built in @line (@size bytes) up to @p: @s escaped onto its end
+ * (through @m, which may be NULL), @tail bytes kept free for what follows;
+ * returns the new end. Where @s does not fit, the line so far and @s go to
+ * @fp, and the line starts over (returns @line): one write per line for
+ * the common case.
+ */
+char *pfw_line_put_json(FILE *fp, struct pfw_esc_memo *m, char *line, size_t size, char *p,
+			size_t tail, const char *s);
+char *pfw_line_put_text(FILE *fp, struct pfw_esc_memo *m, char *line, size_t size, char *p,
+			size_t tail, const char *s);
 
 #endif

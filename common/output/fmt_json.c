@@ -144,8 +144,8 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	memcpy(comm, ev->comm, PFW_COMM_LEN);
 	comm[PFW_COMM_LEN] = '\0';
 	/* at most 6 bytes for each of 15, and the quotes: it fits */
-	p += pfw_escape_json(p, sizeof(buf) - (size_t)(p - buf),
-			     ev->flags & PFW_EV_COMM ? comm : NULL);
+	p += pfw_escape_json_memo(&o->memo_comm, p, sizeof(buf) - (size_t)(p - buf),
+				  ev->flags & PFW_EV_COMM ? comm : NULL);
 	p = put_lit(p, ",\"kind\":\"");
 	p = put_lit(p, pfw_kind_name(ev->kind));
 	p = put_lit(p, "\",\"addr\":");
@@ -153,7 +153,7 @@ static void json_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	p = put_lit(p, ",\"ip\":");
 	p = ev->flags & PFW_EV_IP ? put_hex_str(p, ev->ip) : put_lit(p, "null");
 	p = put_lit(p, ",\"path\":");
-	p = pfw_line_put_json(fp, buf, sizeof(buf), p, JSON_TAIL_MAX, ev->path);
+	p = pfw_line_put_json(fp, &o->memo_path, buf, sizeof(buf), p, JSON_TAIL_MAX, ev->path);
 	p = put_u64_or_null(p, ",\"inode\":", file, ev->inode);
 	if (file) {
 		p = put_lit(p, ",\"dev\":\"");

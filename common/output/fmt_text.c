@@ -150,7 +150,7 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	if (ev->flags & PFW_EV_COMM) {
 		memcpy(comm, ev->comm, PFW_COMM_LEN);
 		comm[PFW_COMM_LEN] = '\0';
-		n = pfw_escape_text(esc, sizeof(esc), comm);
+		n = pfw_escape_text_memo(&o->memo_comm, esc, sizeof(esc), comm);
 	} else {
 		n = pfw_escape_text(esc, sizeof(esc), NULL);
 	}
@@ -210,7 +210,7 @@ static void text_fault(struct pfw_output *o, const struct pfw_event *ev, uint64_
 	}
 	*p++ = ' ';
 	/* the path into the line too, for one fwrite() a line, when it fits */
-	p = pfw_line_put_text(fp, line, sizeof(line), p, TEXT_TAIL_MAX, ev->path);
+	p = pfw_line_put_text(fp, &o->memo_path, line, sizeof(line), p, TEXT_TAIL_MAX, ev->path);
 	/* " %" PRIu64 "\n" or " -\n" */
 	*p++ = ' ';
 	if (ev->flags & PFW_EV_FILE) {

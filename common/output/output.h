@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "agg.h"
+#include "escape.h"
 #include "event.h"
 #include "opts.h"
 
@@ -62,6 +63,8 @@ struct pfw_output {
 	bool tty;         /* fp is a terminal */
 	unsigned state;   /* private to the format (e.g. which CSV table is open) */
 	int err;          /* first write error (errno), 0 if none; EPIPE = reader went away */
+	/* the fault lines' last path and command name, escaped (escape.h) */
+	struct pfw_esc_memo memo_path, memo_comm;
 };
 
 /*

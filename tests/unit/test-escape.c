@@ -72,6 +72,82 @@ static bool clean_text(const char *s)
 	return true;
 }
 
+/*
+ * The memo's results are the plain functions' results, whatever came
+ * before: every case after every case (a hit, a miss, a string that is a
+ * prefix of the last one), one memo for both escapings, truncation, NULL.
+ */
+static void memo_checks(void)
+{
+	const size_t nc = sizeof(cases) / sizeof(cases[0]);
+	struct pfw_esc_memo m = {0};
+	char got[2100], want[2100], src[1100], small[8];
+	size_t bad = 0, hits = 0, gn, wn;
+
+	for (size_t round = 0; round < 3; round++) {
+		for (size_t i = 0; i < nc; i++) {
+			for (size_t j = 0; j < nc; j++) {
+				const char *seq[] = {cases[i].in, cases[j].in, cases[j].in};
+
+				for (size_t k = 0; k < 3; k++) {
+					bool json = (round + i + k) & 1;
+
+					gn = json ? pfw_escape_json_memo(&m, got, sizeof(got),
+									 seq[k])
+						  : pfw_escape_text_memo(&m, got, sizeof(got),
+									 seq[k]);
+					wn = json ? pfw_escape_json(want, sizeof(want), seq[k])
+						  : pfw_escape_text(want, sizeof(want), seq[k]);
+					bad += gn != wn || strcmp(got, want);
+				}
+			}
+		}
+	}
+	tap_ok(!bad, "memo: every case after every case, json and text alternating (%zu differ)",
+	       bad);
+
+	/* the memo holds it: the same result by copy, from other storage */
+	strcpy(src, "/var/lib/db/data.0");
+	gn = pfw_escape_json_memo(&m, got, sizeof(got), src);
+	src[0] = '\n';
+	gn = pfw_escape_json_memo(&m, got, sizeof(got), src);
+	tap_ok(gn == 21 && !strcmp(got, "\"\\nvar/lib/db/data.0\""),
+	       "memo: keyed by the bytes, not the address (%s)", got);
+	for (size_t i = 0; i < 1000; i++)
+		hits += pfw_escape_json_memo(&m, got, sizeof(got), src) == 21 &&
+			!strcmp(got, "\"\\nvar/lib/db/data.0\"");
+	tap_ok(hits == 1000, "memo: 1000 repeats, 1000 right");
+
+	/* a memoized string into a buffer too small for it: snprintf semantics */
+	gn = pfw_escape_json_memo(&m, small, sizeof(small), src);
+	tap_ok(gn == 21 && !strcmp(small, "\"\\nvar/"), "memo: truncates like the plain one (%s)",
+	       small);
+	/* exactly its length: no room for the NUL, so one byte less, and nothing past */
+	memset(got, '#', 40);
+	gn = pfw_escape_json_memo(&m, got, 21, src);
+	tap_ok(gn == 21 && strlen(got) == 20 && got[21] == '#',
+	       "memo: a buffer of the escaped length gets all but its last byte");
+	gn = pfw_escape_json_memo(&m, NULL, 0, src);
+	tap_ok(gn == 21, "memo: the length alone");
+	gn = pfw_escape_json_memo(&m, got, sizeof(got), NULL);
+	tap_ok(gn == 4 && !strcmp(got, "null"), "memo: NULL is null");
+	gn = pfw_escape_text_memo(&m, got, sizeof(got), NULL);
+	tap_ok(gn == 1 && !strcmp(got, "-"), "memo: NULL text is '-'");
+	gn = pfw_escape_json_memo(NULL, got, sizeof(got), src);
+	tap_ok(gn == 21 && !strcmp(got, "\"\\nvar/lib/db/data.0\""), "memo: none given");
+
+	/* longer than the memo: escaped each time, still right */
+	memset(src, '\t', 1000);
+	src[1000] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		gn = pfw_escape_text_memo(&m, got, sizeof(got), src);
+		wn = pfw_escape_text(want, sizeof(want), src);
+		bad += gn != 2000 - i || wn != gn || strcmp(got, want);
+		src[i] = 'a';
+	}
+	tap_ok(!bad, "memo: strings longer than it");
+}
+
 int main(void)
 {
 	char big[5000], buf[64];
@@ -143,5 +219,7 @@ int main(void)
 	big[4096] = '\0';
 	n = pfw_escape_json(NULL, 0, big);
 	tap_ok(n == 8194, "json: the length alone, of 4096 newlines");
+
+	memo_checks();
 	return tap_done();
 }
