@@ -128,9 +128,16 @@ cp "$PFWATCH_WORKLOAD" "$pfw_tmp/pfwoutsider"
 	done
 ) &
 outsider=$!
-# how long pfwatch takes to arm here (BPF under qemu TCG: seconds)
+# How long pfwatch takes to arm system-wide in this namespace (BPF under
+# qemu TCG, or beside CI's other lanes: seconds), measured the way it runs
+# below; twice that, and it is armed before the workload starts. The run
+# ends when the workload has (SIGTERM: a background job of sh ignores
+# SIGINT), not at a fixed duration the workload might outlast; -d only
+# bounds a hang.
 t0=$(date +%s)
-pfw_trace -q -o /dev/null -- true 2>/dev/null
+# shellcheck disable=SC2046
+$ns "$PFWATCH" --backend="$pfw_backend" $(pfw_attach_opts) --faults=all -f json -o /dev/null \
+	-d 1 >/dev/null 2>&1
 settle=$((2 + 2 * ($(date +%s) - t0)))
 PFW_WL_OUT=$pfw_tmp/c.wl
 export PFW_WL_OUT
@@ -141,8 +148,9 @@ $ns sh -c '
 	sleep "$7"
 	shift 7
 	"$@" >"$PFW_WL_OUT"
+	kill -TERM $p 2>/dev/null
 	wait $p
-' sh "$PFWATCH" "$pfw_backend" "$(pfw_attach_opts)" "$pfw_tmp/c.json" $((settle + 4)) \
+' sh "$PFWATCH" "$pfw_backend" "$(pfw_attach_opts)" "$pfw_tmp/c.json" $((settle + 300)) \
 	"$pfw_tmp/c.err" "$settle" "$PFWATCH_WORKLOAD" $args 2>/dev/null &
 wait $!
 st=$?
