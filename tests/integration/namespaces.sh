@@ -159,9 +159,12 @@ wait $outsider
 if [ $avail = 1 ] && [ "$(id -u)" -eq 0 ]; then
 	check $st "system-wide in a $what: exit 0" "exit $st" "$(diag_file "$pfw_tmp/c.err")"
 	touched=$(sed -n 's/.*"touched":\([0-9]*\),"expected".*/\1/p' "$pfw_tmp/c.wl")
-	is_num_eq "system-wide in a $what: the data file's row" \
-		"$("$JSONCHECK" get "$pfw_tmp/c.json" file path major |
-			awk -v p="$data" '$1 == p {print $2}')" "${touched:-?}"
+	row=$("$JSONCHECK" get "$pfw_tmp/c.json" file path major | awk -v p="$data" '$1 == p {print $2}')
+	is_num_eq "system-wide in a $what: the data file's row" "$row" "${touched:-?}"
+	[ "$row" = "${touched:-?}" ] ||
+		diag "the file rows: $("$JSONCHECK" get "$pfw_tmp/c.json" file path major | head -n 8 |
+			tr '\n\t' '; ')" "the run: $(grep '"record":"run"' "$pfw_tmp/c.json" | cut -c1-300)" \
+			"the workload: $(cut -c1-300 "$pfw_tmp/c.wl")" "$(diag_file "$pfw_tmp/c.err")"
 	is_num_eq "system-wide in a $what: no row of the process outside it" \
 		"$("$JSONCHECK" get "$pfw_tmp/c.json" thread comm | grep -c pfwoutsider)" 0
 	is_num_eq "system-wide in a $what: no row without a pid there (0)" \
