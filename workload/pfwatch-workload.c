@@ -96,6 +96,7 @@ struct conf {
 	bool wait_start;
 	bool wait_end;
 	bool kernel_evicts;
+	unsigned linger_ms; /* --linger: stay, mapped, before exiting */
 	const char *status_file;
 };
 
@@ -160,6 +161,8 @@ static void usage(FILE *f)
 		"  --json             print the summary as JSON on stdout\n"
 		"  --wait-start       after setup, wait for SIGUSR1 before touching pages\n"
 		"  --wait-end         after touching, wait for SIGUSR1 before exiting\n"
+		"  --linger=MS        after reporting, stay MS ms with the file mapped (for\n"
+		"                     tracers that read /proc after the fact)\n"
 		"  --status-file=PATH write \"ready\" / \"done\" there when waiting\n"
 		"  -h, --help         show this help and exit\n"
 		"  -V, --version      show the version and exit\n"
@@ -735,6 +738,7 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		OPT_JSON,
 		OPT_WAIT_START,
 		OPT_WAIT_END,
+		OPT_LINGER,
 		OPT_STATUS_FILE,
 		OPT_ROUNDS,
 		OPT_HOT,
@@ -759,6 +763,7 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"wait-start", no_argument, NULL, OPT_WAIT_START},
 		{"wait-end", no_argument, NULL, OPT_WAIT_END},
+		{"linger", required_argument, NULL, OPT_LINGER},
 		{"status-file", required_argument, NULL, OPT_STATUS_FILE},
 		{"rounds", required_argument, NULL, OPT_ROUNDS},
 		{"hot", required_argument, NULL, OPT_HOT},
@@ -840,6 +845,14 @@ static void parse_args(int argc, char **argv, struct conf *c)
 		case OPT_WAIT_END:
 			c->wait_end = true;
 			break;
+		case OPT_LINGER: {
+			uint64_t ms;
+
+			if (parse_u64(optarg, &ms, false) || ms > 600000)
+				usage_error("--linger: '%s' is not 0..600000 ms", optarg);
+			c->linger_ms = (unsigned)ms;
+			break;
+		}
 		case OPT_STATUS_FILE:
 			c->status_file = optarg;
 			break;
@@ -1240,6 +1253,12 @@ mapped:
 			PROG ": internal error: touched %" PRIu64 " != expected %" PRIu64 "\n",
 			touched, ex.pages);
 		status = 1;
+	}
+	if (c.linger_ms) {
+		struct timespec ts = {c.linger_ms / 1000, (long)(c.linger_ms % 1000) * 1000000};
+
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
 	}
 out:
 	if (barriers) {

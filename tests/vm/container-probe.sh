@@ -10,7 +10,12 @@ cd "$(dirname "$data")" || exit 1
 "$pw" --list-backends --format=json >"$out/list.json" 2>"$out/list.err"
 echo $? >"$out/list.rc"
 for b in auto bpf perf ftrace; do
+	# ftrace names a file from /proc/PID/maps at its next read (tracefs has
+	# no mmap event): the workload stays, mapped, for it
+	linger=0
+	[ $b = ftrace ] && linger=2000
 	"$pw" --backend=$b -f json -o "$out/$b.json" -- \
-		"$wl" --exact --size=8M --accesses=300 --file="$data" --json >"$out/$b.wl" 2>"$out/$b.err"
+		"$wl" --exact --size=8M --accesses=300 --file="$data" --json --linger=$linger \
+		>"$out/$b.wl" 2>"$out/$b.err"
 	echo $? >"$out/$b.rc"
 done
