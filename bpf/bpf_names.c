@@ -32,18 +32,24 @@
 
 /*
  * A file's path, learnt when its first fault arrives, while the mapping
- * most likely exists: the maps keep (dev, ino) -> path after the mapping or
- * the process is gone, and pfw_maps_load_proc() takes the exact name where
- * /proc/PID/maps escapes it. Once per (pid, dev, ino): the session's own
- * reload on a miss is rate-limited per pid, and several threads mapping new
- * files at once would leave all but one "[unknown]".
+ * most likely still exists: the maps keep (dev, ino) -> path after the mapping or
+ * the process is gone. The MMAP2 record of a mapping of that very inode
+ * (generation included) comes first: it was taken as the mapping was made,
+ * so it is there when a short-lived process exited before its faults were
+ * read, which /proc is not. Then /proc/PID/maps (pfw_maps_load_proc() takes
+ * the exact name where it escapes it), then the process's open files. Once
+ * per (pid, dev, ino): the session's own reload on a miss is rate-limited
+ * per pid, and several threads mapping new files at once would leave all
+ * but one "[unknown]".
  */
 void pfw_bpf_learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
 {
 	struct pfw_maps *maps = p->s->maps;
 	unsigned slot = (unsigned)(e->ino * 31 + e->dev * 7 + e->pid) % 256;
+	uint32_t major = e->dev >> 20, minor = e->dev & 0xfffff;
+	const char *name;
 
-	if (!maps || pfw_maps_path_of(maps, e->dev >> 20, e->dev & 0xfffff, e->ino))
+	if (!maps || pfw_maps_path_of(maps, major, minor, e->ino))
 		return;
 	if (p->tried[slot].ino == e->ino && p->tried[slot].dev == e->dev &&
 	    p->tried[slot].pid == (int32_t)e->pid)
@@ -51,11 +57,59 @@ void pfw_bpf_learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e)
 	p->tried[slot].ino = e->ino;
 	p->tried[slot].dev = e->dev;
 	p->tried[slot].pid = e->pid;
+	/* its mmap came before its fault: the record is in the rings */
+	pfw_bpf_drain_mmaps(p);
+	name = pfw_bpf_name_of(p, e->ino, major, minor, e->gen);
+	if (name) {
+		pfw_maps_name_inode(maps, major, minor, e->ino, name);
+		return;
+	}
 	pfw_maps_load_proc(maps, "/proc", e->pid);
 	/* the mapping already gone (we read late): the file is likely still open */
-	if (!pfw_maps_path_of(maps, e->dev >> 20, e->dev & 0xfffff, e->ino))
-		pfw_maps_learn_fd_path(maps, "/proc", e->pid, e->dev >> 20, e->dev & 0xfffff,
-				       e->ino);
+	if (!pfw_maps_path_of(maps, major, minor, e->ino))
+		pfw_maps_learn_fd_path(maps, "/proc", e->pid, major, minor, e->ino);
+}
+
+/*
+ * The first fault of a process the maps do not know yet: its mappings from
+ * /proc, or, when it is gone already (it faulted and exited within one of
+ * our reads), from its MMAP2 records in the ring of recent ones, oldest
+ * first, so that its faults' files and call stacks still resolve. Asked
+ * when the pid changes from one record to the next: a storm of one process
+ * asks nothing.
+ */
+void pfw_bpf_track_pid(struct bpf_priv *p, uint32_t pid)
+{
+	struct pfw_maps *maps = p->s->maps;
+	const struct recent_name *mine[RECENT_NAMES];
+	size_t n = 0;
+
+	if (pid == p->last_pid || !maps || !p->nr_mmap)
+		return;
+	p->last_pid = pid;
+	if (pfw_maps_known(maps, (pid_t)pid))
+		return;
+	pfw_bpf_drain_mmaps(p);
+	if (pfw_maps_load_proc(maps, "/proc", (pid_t)pid) == 0 || pfw_maps_known(maps, (pid_t)pid))
+		return;
+	for (unsigned i = 0; i < RECENT_NAMES; i++) {
+		const struct recent_name *r = &p->recent[(p->recent_next + i) % RECENT_NAMES];
+
+		if (r->path && r->pid == pid && r->time_ns)
+			mine[n++] = r;
+	}
+	/* by time: the ring is in the order the per-CPU rings were read */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && mine[j - 1]->time_ns > mine[j]->time_ns; j--) {
+			const struct recent_name *t = mine[j];
+
+			mine[j] = mine[j - 1];
+			mine[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		pfw_maps_mmap(maps, (pid_t)pid, mine[i]->start, mine[i]->end - mine[i]->start,
+			      mine[i]->pgoff, mine[i]->major, mine[i]->minor, mine[i]->ino,
+			      mine[i]->path);
 }
 
 /*
@@ -361,6 +415,14 @@ void pfw_bpf_drain_mmaps(struct bpf_priv *p)
 					rn->end = addr + len;
 					rn->pgoff = pgoff;
 					rn->time_ns = t;
+					/*
+					 * an address space the maps hold stays
+					 * current (a process mapping a file, or
+					 * exec'ing, after its maps were read)
+					 */
+					if (p->s->maps && pfw_maps_known(p->s->maps, (pid_t)pid))
+						pfw_maps_mmap(p->s->maps, (pid_t)pid, addr, len,
+							      pgoff, maj, min, ino, rn->path);
 				}
 			}
 			pfw_ring_consume(r);

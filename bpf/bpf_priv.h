@@ -133,6 +133,8 @@ struct bpf_priv {
 		uint32_t dev;
 		int32_t pid;
 	} tried[256];
+	/* the pid of the last record read (pfw_bpf_track_pid()) */
+	uint32_t last_pid;
 };
 
 /* "fentry", "kprobe", "tp", "kprobe-nobtf", by enum bpf_mode; NULL-terminated */
@@ -187,6 +189,7 @@ void pfw_bpf_stream_close(struct bpf_priv *p);
 
 /* bpf_names.c */
 void pfw_bpf_learn_path(struct bpf_priv *p, const struct pfw_bpf_event *e);
+void pfw_bpf_track_pid(struct bpf_priv *p, uint32_t pid);
 void pfw_bpf_announce_mmap(struct bpf_priv *p, const struct pfw_bpf_event *e);
 void pfw_bpf_name_file(struct bpf_priv *p, const struct pfw_bpf_event *e);
 const char *pfw_bpf_name_of(const struct bpf_priv *p, uint64_t ino, uint32_t major, uint32_t minor,

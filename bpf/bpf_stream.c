@@ -14,9 +14,34 @@
 #include <bpf/libbpf.h>
 
 #include "agg.h"
+#include "maps.h"
 #include "session.h"
 
 #include "bpf/bpf_priv.h"
+
+/*
+ * The file of a fault the kernel read the vma of, as the process's mapping
+ * at the address names it: a mapping made since the maps were last read
+ * (its MMAP2 record not yet drained) is asked for once more after a drain,
+ * so that its call stack resolves too. NULL: the session decides
+ * (pfw_session_emit(), from /proc or the name of the inode).
+ */
+static const char *mapped_file(struct bpf_priv *p, const struct pfw_bpf_event *e)
+{
+	const struct pfw_mapping *m;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			pfw_bpf_drain_mmaps(p);
+		m = pfw_maps_find(p->s->maps, (pid_t)e->pid, e->addr);
+		if (m && m->file && m->inode == e->ino && m->dev_major == e->dev >> 20 &&
+		    m->dev_minor == (e->dev & 0xfffff))
+			return m->path;
+		if (!p->nr_mmap)
+			break;
+	}
+	return NULL;
+}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -32,6 +57,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 			pfw_bpf_announce_mmap(p, e);
 		return 0;
 	}
+	pfw_bpf_track_pid(p, e->pid);
 	/*
 	 * A file we have no name for: re-read the maps now, once per file
 	 * and process, before a short-lived mapping (or process) is gone.
@@ -66,6 +92,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	ev.flags |= e->flags & 0xffff;
 	ev.latency_ns = e->latency_ns;
 	if (e->flags & PFW_BPF_F_FILE) {
+		if (p->s->maps && !(e->flags & PFW_BPF_F_NEWFILE))
+			ev.path = mapped_file(p, e);
 		ev.inode = e->ino;
 		ev.offset = e->offset;
 		/* the kernel's internal dev_t: MINORBITS = 20 */

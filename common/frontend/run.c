@@ -428,7 +428,8 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend,
 	struct sigsave old;
 	struct user user;
 	bool started = false, signals = false, opened = false;
-	const char *attach = NULL;
+	const char *attach = NULL, *lag;
+	struct timespec read_lag = {0};
 	uint64_t end_ns = 0, next_tick, next_gone_check = 0;
 	int rc = PFW_EXIT_OK, r;
 
@@ -580,6 +581,14 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend,
 		}
 	}
 
+	/*
+	 * A test hook: each read of the backend's buffer comes this much late,
+	 * as on a loaded host, so that a short-lived process has exited (its
+	 * /proc gone) before its first fault is read.
+	 */
+	lag = getenv("PFW_TEST_READ_LAG_MS");
+	if (lag && atoi(lag) > 0 && atoi(lag) < 1000)
+		read_lag.tv_nsec = atoi(lag) * 1000000L;
 	while (!s.stop && !got_signal) {
 		int timeout = POLL_MS;
 		uint64_t now, drain_start;
@@ -600,6 +609,8 @@ int pfw_run(const struct pfw_opts *opts, const struct pfw_backend *backend,
 			if (left < (uint64_t)timeout)
 				timeout = (int)left;
 		}
+		if (read_lag.tv_nsec)
+			nanosleep(&read_lag, NULL);
 		drain_start = pfw_now_ns();
 		r = s.backend->poll(s.priv, timeout);
 		if (r < 0 && r != -EINTR) {

@@ -307,6 +307,22 @@ void pfw_maps_mmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len, 
 		pm_insert(m, pm, &x);
 }
 
+void pfw_maps_name_inode(struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+			 const char *path)
+{
+	struct pfw_mapping x = {
+		.inode = inode,
+		.dev_major = dev_major,
+		.dev_minor = dev_minor,
+	};
+
+	if (!path || path[0] != '/')
+		return;
+	x.path = pfw_maps_intern(m, path);
+	x.file = x.path && is_real_file(x.path, inode);
+	index_path(m, &x);
+}
+
 void pfw_maps_munmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len)
 {
 	struct pidmaps *pm = pm_lookup(m, pid);

@@ -89,6 +89,14 @@ const char *pfw_maps_path_by_inode(struct pfw_maps *m, uint32_t dev_major, uint3
  */
 int pfw_maps_parse(struct pfw_maps *m, pid_t pid, const char *text, size_t len);
 
+/**
+ * pfw_maps_name_inode() - (dev, inode) is named @path, learnt without a
+ * mapping to keep (a backend's in-band record of a mapping whose process
+ * is gone): feeds pfw_maps_path_of(), last wins.
+ */
+void pfw_maps_name_inode(struct pfw_maps *m, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+			 const char *path);
+
 /* PERF_RECORD_MMAP2-style update: the new mapping replaces any overlap */
 void pfw_maps_mmap(struct pfw_maps *m, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
 		   uint32_t dev_major, uint32_t dev_minor, uint64_t inode, const char *path);

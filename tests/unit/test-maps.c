@@ -1158,6 +1158,30 @@ static void test_collect(void)
 	}
 }
 
+/* a name learnt without a mapping (bpf's MMAP2 record of an exited process) */
+static void test_name_inode(void)
+{
+	struct pfw_maps *m = pfw_maps_new();
+
+	pfw_maps_name_inode(m, 8, 1, 42, "/data/a.db");
+	tap_is_str(pfw_maps_path_of(m, 8, 1, 42), "/data/a.db", "name_inode: path_of names it");
+	tap_ok(!pfw_maps_path_of(m, 8, 2, 42), "name_inode: another device's inode 42 is not it");
+	tap_ok(!pfw_maps_known(m, 1), "name_inode: no process table made");
+	pfw_maps_name_inode(m, 8, 1, 42, "/data/b.db");
+	tap_is_str(pfw_maps_path_of(m, 8, 1, 42), "/data/b.db", "name_inode: the last name wins");
+	pfw_maps_name_inode(m, 8, 1, 43, "[heap]");
+	pfw_maps_name_inode(m, 8, 1, 44, NULL);
+	pfw_maps_name_inode(m, 8, 1, 0, "/data/c.db");
+	tap_ok(!pfw_maps_path_of(m, 8, 1, 43) && !pfw_maps_path_of(m, 8, 1, 44) &&
+		       !pfw_maps_path_of(m, 8, 1, 0),
+	       "name_inode: no file (a [name], NULL, inode 0) is not indexed");
+	/* a mapping of the inode made later names it as the mapping does */
+	pfw_maps_mmap(m, 7, 0x1000, 0x1000, 0, 8, 1, 42, "/data/a.db (deleted)");
+	tap_is_str(pfw_maps_path_of(m, 8, 1, 42), "/data/a.db (deleted)",
+		   "name_inode: a newer mapping's name replaces it");
+	pfw_maps_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--bench")) {
@@ -1178,5 +1202,6 @@ int main(int argc, char **argv)
 	test_path_by_inode();
 	test_comm_sweep();
 	test_collect();
+	test_name_inode();
 	return tap_done();
 }
