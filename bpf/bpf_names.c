@@ -84,9 +84,9 @@ void pfw_bpf_track_pid(struct bpf_priv *p, uint32_t pid)
 	const struct recent_name *mine[RECENT_NAMES];
 	size_t n = 0;
 
-	if (pid == p->last_pid || !maps || !p->nr_mmap)
-		return;
 	p->last_pid = pid;
+	if (!maps || !p->nr_mmap)
+		return;
 	if (pfw_maps_known(maps, (pid_t)pid))
 		return;
 	pfw_bpf_drain_mmaps(p);

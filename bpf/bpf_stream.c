@@ -57,7 +57,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			pfw_bpf_announce_mmap(p, e);
 		return 0;
 	}
-	pfw_bpf_track_pid(p, e->pid);
+	if (e->pid != p->last_pid)
+		pfw_bpf_track_pid(p, e->pid);
 	/*
 	 * A file we have no name for: re-read the maps now, once per file
 	 * and process, before a short-lived mapping (or process) is gone.
