@@ -57,11 +57,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 			pfw_bpf_announce_mmap(p, e);
 		return 0;
 	}
-	if (e->pid != p->last_pid)
-		pfw_bpf_track_pid(p, e->pid);
 	/*
-	 * A file we have no name for: re-read the maps now, once per file
-	 * and process, before a short-lived mapping (or process) is gone.
+	 * A file we have no name for: from its MMAP2 record, else the maps
+	 * read now, once per file and process, before a short-lived mapping
+	 * (or process) is gone.
 	 */
 	if (e->flags & PFW_BPF_F_FILE)
 		pfw_bpf_learn_path(p, e);
@@ -69,6 +68,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 		pfw_bpf_name_file(p, e);
 		return 0;
 	}
+	/* a fault for the session: its process's mappings, even when it is gone */
+	if (e->pid != p->last_pid)
+		pfw_bpf_track_pid(p, e->pid);
 	if (e->flags & PFW_BPF_F_NOVMA) {
 		const struct recent_name *r;
 
