@@ -145,9 +145,11 @@ static int bpf_start(void *priv)
 	/*
 	 * before the child is released: its first mmap must already be seen
 	 * (names for the in-kernel rows; tp's faults whose vma it could not
-	 * look up are placed by the mappings as they were made)
+	 * look up are placed by the mappings as they were made; the files
+	 * and frames of a process gone before its faults are read, in every
+	 * mode: bpf_names.c). kprobe-nobtf announces mmaps itself.
 	 */
-	if (p->mode != MODE_KPROBE_NOBTF && (p->aggregate || p->mode == MODE_TP))
+	if (p->mode != MODE_KPROBE_NOBTF)
 		pfw_bpf_open_mmaps(p);
 	return pfw_bpf_attach(p);
 }
